@@ -1,0 +1,112 @@
+using System.Text.Json.Nodes;
+using RolloutCluster.Model.Tokenizers;
+using RolloutCluster.Model.Transformer;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace RolloutCluster.Model.Checkpoints;
+
+/// <summary>A model and its tokenizer as loaded from a checkpoint directory.</summary>
+public sealed record LoadedModel(CausalLm Model, ITokenizer Tokenizer, ModelConfig Config);
+
+/// <summary>
+/// Checkpoints in Hugging Face layout: config.json, model.safetensors, tokenizer.json (plus
+/// tokenizer_config.json and generation_config.json so transformers and vLLM load them as they are).
+/// </summary>
+public static class Checkpoint
+{
+    public const string ConfigFile = "config.json";
+    public const string WeightsFile = "model.safetensors";
+    public const string TokenizerFile = "tokenizer.json";
+
+    /// <summary>Writes the model (in its own dtype, or saveAs) and tokenizer to dir, replacing what was there.</summary>
+    public static void Save(string dir, CausalLm model, ITokenizer tokenizer, ScalarType? saveAs = null)
+    {
+        Directory.CreateDirectory(dir);
+        var dtype = saveAs ?? model.DType;
+        var config = model.Config with
+        {
+            TorchDtype = DTypes.ToConfigName(dtype),
+            EosTokenId = tokenizer.EosId,
+            PadTokenId = tokenizer.EosId,
+        };
+        config.Save(Path.Combine(dir, ConfigFile));
+        using (var scope = NewDisposeScope())
+        {
+            var tensors = model.named_parameters()
+                .Select(p => (p.name, p.parameter.detach().to(dtype)))
+                .ToList();
+            SafeTensorsFile.Write(Path.Combine(dir, WeightsFile), tensors);
+        }
+        tokenizer.Save(Path.Combine(dir, TokenizerFile));
+        var eos = tokenizer.Decode([tokenizer.EosId]);
+        File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), new JsonObject
+        {
+            ["tokenizer_class"] = "PreTrainedTokenizerFast",
+            ["eos_token"] = eos,
+            ["pad_token"] = eos,
+            ["model_max_length"] = config.MaxPositionEmbeddings,
+            ["clean_up_tokenization_spaces"] = false,
+        }.ToJsonString() + "\n");
+        File.WriteAllText(Path.Combine(dir, "generation_config.json"), new JsonObject
+        {
+            ["eos_token_id"] = tokenizer.EosId,
+            ["pad_token_id"] = tokenizer.EosId,
+            ["transformers_version"] = config.TransformersVersion,
+        }.ToJsonString() + "\n");
+    }
+
+    /// <summary>
+    /// Loads a checkpoint directory into a new model on device with dtype (default: float32). Tensors
+    /// stored as bf16/fp16/fp32 are converted. Missing or unexpected tensors and shapes that disagree
+    /// with config.json are <see cref="ModelFormatException"/>s naming the tensor and both shapes.
+    /// </summary>
+    public static LoadedModel Load(string dir, Device? device = null, ScalarType dtype = ScalarType.Float32)
+    {
+        if (!Directory.Exists(dir)) throw new ModelFormatException(dir, "checkpoint directory not found");
+        var config = ModelConfig.Load(Path.Combine(dir, ConfigFile));
+        var tokenizer = TokenizerJson.Load(Path.Combine(dir, TokenizerFile));
+        if (tokenizer.VocabSize > config.VocabSize)
+            throw new ModelFormatException(Path.Combine(dir, TokenizerFile),
+                $"tokenizer has {tokenizer.VocabSize} ids but config.json's vocab_size is {config.VocabSize}");
+        var file = SafeTensorsFile.Open(Path.Combine(dir, WeightsFile));
+        var model = new CausalLm(config);
+        try
+        {
+            LoadWeights(model, file);
+            model.to(dtype);
+            if (device is not null) model.to(device);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        return new LoadedModel(model, tokenizer, config);
+    }
+
+    static void LoadWeights(CausalLm model, SafeTensorsFile file)
+    {
+        var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var name in parameters.Keys)
+        {
+            if (!file.Entries.ContainsKey(name))
+                throw new ModelFormatException(file.Path, $"missing tensor '{name}' (expected shape [{string.Join(", ", parameters[name].shape)}])");
+        }
+        foreach (var (name, entry) in file.Entries)
+        {
+            // Tied models may still carry lm_head.weight (transformers sometimes saves it): it is the embedding.
+            if (name == "lm_head.weight" && model.Config.TieWordEmbeddings) continue;
+            if (!parameters.TryGetValue(name, out var p))
+                throw new ModelFormatException(file.Path, $"unexpected tensor '{name}' of shape [{string.Join(", ", entry.Shape)}]: config.json's architecture has no such parameter");
+            if (!p.shape.SequenceEqual(entry.Shape))
+                throw new ModelFormatException(file.Path, $"tensor '{name}' has shape [{string.Join(", ", entry.Shape)}] but config.json implies [{string.Join(", ", p.shape)}]");
+        }
+        using var noGrad = no_grad();
+        foreach (var (name, p) in parameters)
+        {
+            using var t = file.Read(name);
+            p.copy_(t.to(p.dtype));
+        }
+    }
+}

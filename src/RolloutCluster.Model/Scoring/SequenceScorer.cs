@@ -1,0 +1,87 @@
+using RolloutCluster.Model.Transformer;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace RolloutCluster.Model.Scoring;
+
+/// <summary>
+/// Per-token log-probabilities (and entropies) of completions: (B, L) tensors, right-padded to the
+/// longest completion L, with a float mask of real tokens. Differentiable when grad is enabled.
+/// </summary>
+public sealed record TokenScores(Tensor LogProbs, Tensor? Entropy, Tensor Mask) : IDisposable
+{
+    public void Dispose()
+    {
+        LogProbs.Dispose();
+        Entropy?.Dispose();
+        Mask.Dispose();
+    }
+}
+
+/// <summary>
+/// The learner's side of sampling: one teacher-forced forward pass over prompt + completion gives
+/// log_softmax(logits / T) at every completion token, the same quantity the sampler records.
+/// </summary>
+public static class SequenceScorer
+{
+    /// <summary>
+    /// prompts[i] and completions[i] form row i. Rows are left-padded as whole sequences so that
+    /// every completion ends at the last slot. Returns log-probs (B, L), entropy (B, L) when asked,
+    /// and mask (B, L) float32. vocabLimit (the tokenizer's size) restricts the distribution to the
+    /// ids the sampler may draw, as <see cref="Sampling.Sampler"/> does.
+    /// </summary>
+    public static TokenScores Score(CausalLm model, IReadOnlyList<int[]> prompts, IReadOnlyList<int[]> completions,
+        float temperature = 1f, bool entropy = false, int padId = 0, int? vocabLimit = null)
+    {
+        if (prompts.Count != completions.Count) throw new ArgumentException($"{prompts.Count} prompts but {completions.Count} completions");
+        if (prompts.Count == 0) throw new ArgumentException("no rows to score");
+        if (prompts.Any(x => x.Length == 0)) throw new ArgumentException("every prompt needs at least one token");
+        if (temperature <= 0) throw new ArgumentOutOfRangeException(nameof(temperature), "teacher-forced scoring needs a positive temperature");
+        int batch = prompts.Count;
+        int total = Enumerable.Range(0, batch).Max(i => prompts[i].Length + completions[i].Length);
+        int longest = Math.Max(1, completions.Max(c => c.Length));
+        var device = model.Device;
+
+        var ids = new long[batch * total];
+        var valid = new bool[batch * total];
+        var index = new long[batch * longest];   // slot whose logits predict completion token j
+        var target = new long[batch * longest];
+        var mask = new float[batch * longest];
+        for (int i = 0; i < batch; i++)
+        {
+            var (p, c) = (prompts[i], completions[i]);
+            int offset = total - p.Length - c.Length;
+            for (int j = 0; j < total; j++)
+            {
+                int k = j - offset;
+                valid[i * total + j] = k >= 0;
+                ids[i * total + j] = k < 0 ? padId : k < p.Length ? p[k] : c[k - p.Length];
+            }
+            for (int j = 0; j < longest; j++)
+            {
+                bool real = j < c.Length;
+                index[i * longest + j] = real ? offset + p.Length + j - 1 : total - 1;
+                target[i * longest + j] = real ? c[j] : 0;
+                mask[i * longest + j] = real ? 1f : 0f;
+            }
+        }
+
+        using var scope = NewDisposeScope();
+        var input = tensor(ids, [batch, total], device: device);                          // (B, T)
+        var validT = tensor(valid, [batch, total], device: device);                        // (B, T)
+        bool padded = valid.Any(v => !v);
+        var attention = padded ? AttentionMask.Build(validT, 0, total) : null;            // (B, 1, T, T)
+        var logits = model.Forward(input, AttentionMask.Positions(validT), attention);   // (B, T, V)
+        if (vocabLimit is { } limit && limit < logits.shape[2]) logits = logits.narrow(2, 0, limit);
+        var slots = tensor(index, [batch, longest], device: device);                     // (B, L)
+        var picked = logits.gather(1, slots.unsqueeze(2).expand(batch, longest, logits.shape[2])); // (B, L, V)
+        if (temperature != 1f) picked = picked / temperature;
+        var logProbsAll = picked.log_softmax(-1);                                         // (B, L, V)
+        var targets = tensor(target, [batch, longest], device: device);                  // (B, L)
+        var maskT = tensor(mask, [batch, longest], device: device);                      // (B, L)
+        var logProbs = logProbsAll.gather(2, targets.unsqueeze(2)).squeeze(2) * maskT;   // (B, L)
+        Tensor? ent = null;
+        if (entropy) ent = (-(logProbsAll.exp() * logProbsAll).sum(-1) * maskT).MoveToOuterDisposeScope(); // (B, L)
+        return new TokenScores(logProbs.MoveToOuterDisposeScope(), ent, maskT.MoveToOuterDisposeScope());
+    }
+}

@@ -1,0 +1,28 @@
+using static TorchSharp.torch;
+
+namespace RolloutCluster.Model.Transformer;
+
+/// <summary>Masks and positions for batches whose rows are left-padded to a common length.</summary>
+public static class AttentionMask
+{
+    /// <summary>
+    /// keyValid: (B, Tk) bool, true where a slot holds a real token. Queries occupy slots
+    /// [start, start + T). Returns (B, 1, T, Tk) bool: causal, real keys only. A query always sees
+    /// its own slot, so padding rows get finite (ignored) outputs instead of NaN from an empty softmax.
+    /// </summary>
+    public static Tensor Build(Tensor keyValid, long start, long t)
+    {
+        long tk = keyValid.shape[1];
+        var device = keyValid.device;
+        var qPos = arange(start, start + t, dtype: int64, device: device).unsqueeze(1); // (T, 1)
+        var kPos = arange(tk, dtype: int64, device: device).unsqueeze(0);              // (1, Tk)
+        var causal = kPos.le(qPos);                                                     // (T, Tk)
+        var allowed = causal.unsqueeze(0).logical_and(keyValid.unsqueeze(1));           // (B, T, Tk)
+        allowed = allowed.logical_or(kPos.eq(qPos).unsqueeze(0));                       // (B, T, Tk)
+        return allowed.unsqueeze(1);                                                    // (B, 1, T, Tk)
+    }
+
+    /// <summary>valid: (B, T) bool → positions (B, T) int64 counting real tokens from 0 in each row.</summary>
+    public static Tensor Positions(Tensor valid) =>
+        (valid.to(int64).cumsum(1) - 1).clamp_min(0);                                   // (B, T)
+}

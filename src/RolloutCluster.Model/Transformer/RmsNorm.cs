@@ -1,0 +1,31 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace RolloutCluster.Model.Transformer;
+
+/// <summary>
+/// Root-mean-square layer norm (Zhang and Sennrich 2019) as Qwen2 and Llama use it: statistics in
+/// float32 whatever the activation dtype, then a learned per-channel scale. TorchSharp has no nn.RMSNorm.
+/// </summary>
+public sealed class RmsNorm : nn.Module<Tensor, Tensor>
+{
+    readonly double _eps;
+    readonly TorchSharp.Modules.Parameter _weight;
+
+    public RmsNorm(int dim, double eps) : base(nameof(RmsNorm))
+    {
+        _eps = eps;
+        _weight = new TorchSharp.Modules.Parameter(ones(dim));
+        register_parameter("weight", _weight);
+    }
+
+    /// <summary>x: (..., C) → (..., C).</summary>
+    public override Tensor forward(Tensor x)
+    {
+        var dtype = x.dtype;
+        var h = x.to(float32);
+        var variance = h.pow(2).mean([-1], keepdim: true); // (..., 1)
+        h = h * rsqrt(variance + _eps);
+        return _weight * h.to(dtype);
+    }
+}

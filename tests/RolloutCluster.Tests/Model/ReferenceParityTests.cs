@@ -1,0 +1,48 @@
+using RolloutCluster.Model;
+using RolloutCluster.Model.Checkpoints;
+using RolloutCluster.Model.Transformer;
+using TorchSharp;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace RolloutCluster.Tests.Model;
+
+/// <summary>
+/// Our model against benchmarks/reference/qwen2_reference.py, a plain PyTorch implementation run by
+/// Debian's python3-torch (test.sh installs it) on the same safetensors file.
+/// </summary>
+public sealed class ReferenceParityTests(ITestOutputHelper output)
+{
+    [Theory]
+    [InlineData("qwen2", false, 2)]
+    [InlineData("llama", true, 4)]
+    public void Logits_match_the_plain_pytorch_reference(string type, bool tied, int kvHeads)
+    {
+        var config = TinyModels.Config(kvHeads, tied, type) with { NumHiddenLayers = 3, RopeTheta = 1_000_000, InitializerRange = 0.1 };
+        using var model = new CausalLm(config);
+        model.InitializeWeights(41);
+        var dir = TinyModels.TempDir();
+        Checkpoint.Save(dir, model, TinyModels.Tokenizer);
+
+        var tensors = new List<(string, Tensor)>();
+        string[] prompts = ["Compute: 37 + 485", "<think>7 + 5 = 12</think><answer>12</answer>", "ünïcödé 🙂 and a much longer prompt to cover more positions of the rotary table"];
+        using (var noGrad = no_grad())
+        {
+            for (int i = 0; i < prompts.Length; i++)
+            {
+                var ids = tensor(TinyModels.Tokenizer.Encode(prompts[i]).Select(x => (long)x).ToArray());
+                var logits = model.Forward(ids.unsqueeze(0), arange(ids.shape[0], dtype: int64).unsqueeze(0))[0]; // (T, V)
+                tensors.Add(($"input_ids_{i}", ids));
+                tensors.Add(($"logits_{i}", logits));
+            }
+        }
+        var ours = Path.Combine(dir, "ours.safetensors");
+        SafeTensorsFile.Write(ours, tensors);
+
+        var (code, stdout, stderr) = ProcessRunner.Run("/usr/bin/python3",
+            [RepoPaths.Of("benchmarks", "reference", "compare_logits.py"), dir, ours, "--tolerance", "1e-3"]);
+        output.WriteLine(stdout);
+        Assert.True(code == 0, $"reference comparison failed (exit {code}): {stdout} {stderr}");
+        Assert.Contains("max_abs_logit_diff=", stdout);
+    }
+}
