@@ -33,9 +33,7 @@ public static class Checkpoint
         config.Save(Path.Combine(dir, ConfigFile));
         using (var scope = NewDisposeScope())
         {
-            var tensors = model.named_parameters()
-                .Select(p => (p.name, p.parameter.detach().to(dtype)))
-                .ToList();
+            var tensors = model.HfTensors().Select(p => (p.Name, p.Tensor.detach().to(dtype))).ToList();
             SafeTensorsFile.Write(Path.Combine(dir, WeightsFile), tensors);
         }
         tokenizer.Save(Path.Combine(dir, TokenizerFile));
@@ -87,7 +85,7 @@ public static class Checkpoint
 
     static void LoadWeights(CausalLm model, SafeTensorsFile file)
     {
-        var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        var parameters = model.HfTensors().ToDictionary(p => p.Name, p => p.Tensor);
         foreach (var name in parameters.Keys)
         {
             if (!file.Entries.ContainsKey(name))
@@ -105,8 +103,8 @@ public static class Checkpoint
         using var noGrad = no_grad();
         foreach (var (name, p) in parameters)
         {
-            using var t = file.Read(name);
-            p.copy_(t.to(p.dtype));
+            using var scope = NewDisposeScope();
+            p.copy_(file.Read(name).to(p.dtype));
         }
     }
 }

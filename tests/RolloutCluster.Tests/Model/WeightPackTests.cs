@@ -42,6 +42,6 @@ public sealed class WeightPackTests
         using var target = TinyModels.Create(kvHeads: 2);
         var (buffer, manifest) = WeightPack.Pack(source);
         var e = Assert.Throws<InvalidDataException>(() => WeightPack.Unpack(target, buffer, manifest));
-        Assert.Contains("k_proj", e.Message);
+        Assert.Contains("qkv_proj", e.Message);
     }
 }

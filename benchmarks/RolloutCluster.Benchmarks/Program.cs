@@ -1,0 +1,14 @@
+using RolloutCluster.Benchmarks;
+
+// End-to-end benchmark scenarios; each prints one JSON object per measurement on stdout.
+return args.FirstOrDefault() switch
+{
+    "sampler" => SamplerBenchmark.Run(args[1..]),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: RolloutCluster.Benchmarks sampler --out DIR [--batch 64] [--prompt-length 32] [--new-tokens 64] [--repeats 3]");
+    return 2;
+}
