@@ -45,6 +45,12 @@ public sealed class GrpoLearner(CausalLm policy, CausalLm? reference, TrainingOp
             batch.Count,
             batch.Count(s => !s.Masked && s.Completion.Length > 0));
         var trained = config.KlCoefficient > 0 ? batch.ToList() : batch.Where(s => s.Advantage != 0 && !s.Masked && s.Completion.Length > 0).ToList();
+        if (trained.Count == 0)
+        {
+            // No completion carries a gradient; an AdamW step on zero gradients would still move the
+            // weights (momentum, weight decay), so there is no step at all.
+            return new Metrics { ["actor/trained_sequences"] = 0, ["actor/skipped_step"] = 0, ["actor/no_signal_step"] = 1 };
+        }
         var totals = new Metrics();
         double weightSum = 0;
         foreach (var micro in trained.Chunk(config.MicroBatchSize))

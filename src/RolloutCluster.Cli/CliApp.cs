@@ -17,6 +17,8 @@ public static class CliApp
         root.Subcommands.Add(InitCommand.Create(io));
         root.Subcommands.Add(InspectCommand.Create(io));
         root.Subcommands.Add(GenerateCommand.Create(io));
+        root.Subcommands.Add(RunCommand.Create(io));
+        root.Subcommands.Add(EvalCommand.Create(io));
         return root;
     }
 
@@ -39,6 +41,8 @@ public static class CliApp
     {
         ModelFormatException m => m.Message,
         UserInputException u => u.Message,
+        Training.Jobs.JobSpecException j => j.Message,
+        Data.DatasetException d => d.Message,
         _ => null,
     };
 }

@@ -1,0 +1,20 @@
+namespace RolloutCluster.Rewards;
+
+/// <summary>What a reward function sees of one completion.</summary>
+/// <param name="Completion">The model's text, without the prompt.</param>
+/// <param name="Answer">The reference answer, for tasks that have one.</param>
+/// <param name="Prompt">The prompt (the question), for rewards that need it.</param>
+public sealed record RewardInput(string Completion, string? Answer = null, string? Prompt = null);
+
+/// <summary>A score and, always, the reason for it (shown in logs and `rollout score` output).</summary>
+public sealed record RewardResult(double Value, string Reason);
+
+/// <summary>A rule-based (or external) scorer of completions, chosen by name in job files.</summary>
+public interface IRewardFunction
+{
+    /// <summary>The name job files use.</summary>
+    string Name { get; }
+
+    /// <summary>Scores one completion. Never throws for bad model output: that is a low score with a reason.</summary>
+    ValueTask<RewardResult> ScoreAsync(RewardInput input, CancellationToken cancellation = default);
+}

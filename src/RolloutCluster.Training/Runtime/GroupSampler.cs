@@ -1,0 +1,49 @@
+using RolloutCluster.Data;
+using RolloutCluster.Model.Sampling;
+using RolloutCluster.Training.Jobs;
+
+namespace RolloutCluster.Training.Runtime;
+
+/// <summary>G completions of one problem, sampled with one weights version.</summary>
+public sealed record SampledGroup(Problem Problem, int[] Prompt, IReadOnlyList<Completion> Completions, long WeightsVersion);
+
+/// <summary>
+/// Samples groups: every problem's prompt repeated G times in one batch, each row with its own seed
+/// derived from (seed, row), so a group is the same however the batch is split across generators.
+/// </summary>
+public static class GroupSampler
+{
+    /// <summary>Stop strings of the R1 format: nothing useful follows the closing answer tag.</summary>
+    public static readonly IReadOnlyList<string> StopStrings = ["</answer>"];
+
+    public static IReadOnlyList<SampledGroup> Sample(Policy policy, IReadOnlyList<Problem> problems, int groupSize, SamplingSpec sampling,
+        long seed, long weightsVersion, int maxBatchRows = 256)
+    {
+        var prompts = problems.Select(p => policy.Prompt(p.Question)).ToList();
+        var rows = new List<int[]>();
+        var seeds = new List<long>();
+        for (int i = 0; i < problems.Count; i++)
+            for (int j = 0; j < groupSize; j++)
+            {
+                rows.Add(prompts[i]);
+                seeds.Add(RowRandom.RowSeed(seed, i * groupSize + j));
+            }
+        var p = new SamplingParams
+        {
+            Temperature = sampling.Temperature,
+            TopP = sampling.TopP,
+            TopK = sampling.TopK,
+            MaxNewTokens = sampling.MaxNewTokens,
+            StopTokenIds = [policy.Tokenizer.EosId],
+            StopStrings = StopStrings,
+        };
+        var sampler = new Sampler(policy.Model, policy.Tokenizer);
+        var completions = new List<Completion>(rows.Count);
+        for (int start = 0; start < rows.Count; start += maxBatchRows)
+        {
+            int count = Math.Min(maxBatchRows, rows.Count - start);
+            completions.AddRange(sampler.Generate(rows.GetRange(start, count), p, seeds.GetRange(start, count)));
+        }
+        return problems.Select((problem, i) => new SampledGroup(problem, prompts[i], completions.GetRange(i * groupSize, groupSize), weightsVersion)).ToList();
+    }
+}

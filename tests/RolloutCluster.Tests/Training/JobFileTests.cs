@@ -1,0 +1,150 @@
+using RolloutCluster.Training.Jobs;
+
+namespace RolloutCluster.Tests.Training;
+
+public sealed class JobFileTests
+{
+    const string Valid = """
+        name: unit
+        seed: 3
+        model: { preset: tiny, init_seed: 2, threads: 1 }
+        task:
+          dataset: builtin:arithmetic
+          template: r1-compact
+          test_size: 50
+        rewards:
+          - { name: accuracy, weight: 1.0 }
+          - { name: format, weight: 0.1 }
+        stages:
+          - name: sft
+            kind: sft
+            steps: 10
+            batch_size: 4
+            optimizer: { lr: 1.0e-3, warmup_steps: 2, schedule: cosine }
+          - name: rl
+            kind: grpo
+            steps: 5
+            prompts_per_step: 4
+            group_size: 4
+            sampling: { temperature: 1.0, max_new_tokens: 48 }
+            loss: { aggregation: seq-mean-token-sum-norm, clip_low: 0.2, clip_high: 0.28, dual_clip: 3.0 }
+            kl: { coef: 0.01, estimator: k2 }
+            overlong: { mode: penalty, buffer: 8 }
+            optimizer: { lr: 1.0e-4 }
+        evaluation: { dataset: "builtin:arithmetic?split=test&n=20", samples: 4, max_new_tokens: 48, after: [start, sft, rl] }
+        """;
+
+    static string Write(string text, string extension = ".yaml")
+    {
+        var path = Path.Combine(TinyModels.TempDir(), "job" + extension);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    static JobSpecException Fails(string text, string extension = ".yaml")
+    {
+        var path = Write(text, extension);
+        return Assert.Throws<JobSpecException>(() => JobFile.Load(path));
+    }
+
+    [Fact]
+    public void A_valid_job_parses_every_section()
+    {
+        var spec = JobFile.Load(Write(Valid));
+        Assert.Equal("unit", spec.Name);
+        Assert.Equal(3, spec.Seed);
+        Assert.Equal("tiny", spec.Model.Preset);
+        var sft = Assert.IsType<SftStageSpec>(spec.Stages[0]);
+        Assert.Equal(4, sft.BatchSize);
+        Assert.Equal("cosine", sft.Optimizer.Schedule);
+        Assert.Equal(10, sft.Optimizer.TotalSteps);
+        var rl = Assert.IsType<GrpoStageSpec>(spec.Stages[1]);
+        Assert.Equal("seq-mean-token-sum-norm", rl.Loss.Aggregation);
+        Assert.Equal(48, rl.Loss.Budget);
+        Assert.Equal(3.0, rl.Loss.DualClip);
+        Assert.Equal(0.01, rl.KlCoefficient);
+        Assert.Equal("k2", rl.KlEstimator);
+        Assert.Equal(new OverlongSpec("penalty", 8), rl.Overlong);
+        Assert.Equal(["start", "sft", "rl"], spec.Evaluation!.After);
+    }
+
+    [Fact]
+    public void Json_and_yaml_share_the_schema()
+    {
+        var json = """
+            {"name": "unit", "seed": 3, "model": {"preset": "tiny", "init_seed": 2, "threads": 1},
+             "task": {"dataset": "builtin:arithmetic", "template": "r1-compact", "test_size": 50},
+             "rewards": [{"name": "accuracy", "weight": 1.0}, {"name": "format", "weight": 0.1}],
+             "stages": [{"name": "sft", "kind": "sft", "steps": 10, "batch_size": 4, "optimizer": {"lr": 1e-3, "warmup_steps": 2, "schedule": "cosine"}},
+                        {"name": "rl", "kind": "grpo", "steps": 5, "prompts_per_step": 4, "group_size": 4,
+                         "sampling": {"temperature": 1.0, "max_new_tokens": 48},
+                         "loss": {"aggregation": "seq-mean-token-sum-norm", "clip_low": 0.2, "clip_high": 0.28, "dual_clip": 3.0},
+                         "kl": {"coef": 0.01, "estimator": "k2"}, "overlong": {"mode": "penalty", "buffer": 8}, "optimizer": {"lr": 1e-4}}],
+             "evaluation": {"dataset": "builtin:arithmetic?split=test&n=20", "samples": 4, "max_new_tokens": 48, "after": ["start", "sft", "rl"]}}
+            """;
+        var fromJson = JobFile.Load(Write(json, ".json"));
+        var fromYaml = JobFile.Load(Write(Valid));
+        Assert.Equal(fromYaml with { SourceFile = "", Stages = [], Rewards = [], Evaluation = null }, fromJson with { SourceFile = "", Stages = [], Rewards = [], Evaluation = null });
+        Assert.Equal(fromYaml.Stages, fromJson.Stages);
+        Assert.Equal(fromYaml.Rewards, fromJson.Rewards);
+        Assert.Equal(fromYaml.Evaluation!.After, fromJson.Evaluation!.After);
+    }
+
+    [Fact]
+    public void An_unknown_field_is_named_with_its_location()
+    {
+        var e = Fails(Valid.Replace("    batch_size: 4", "    batch_size: 4\n    bach_size: 8"));
+        Assert.Matches(@"job\.yaml:16:5: stages\[0\]\.bach_size: unknown field; known here: .*batch_size", e.Message);
+    }
+
+    [Fact]
+    public void A_wrong_type_says_what_was_expected()
+    {
+        var e = Fails(Valid.Replace("steps: 10", "steps: ten"));
+        Assert.Matches(@"job\.yaml:14:12: stages\[0\]\.steps: expected an integer, found ""ten""", e.Message);
+        e = Fails(Valid.Replace("sampling: { temperature: 1.0, max_new_tokens: 48 }", "sampling: [1.0, 48]"));
+        Assert.Contains("stages[1].sampling: expected a mapping (key: value), found a list", e.Message);
+    }
+
+    [Fact]
+    public void A_group_size_of_one_is_out_of_range()
+    {
+        var e = Fails(Valid.Replace("group_size: 4", "group_size: 1"));
+        Assert.Matches(@"job\.yaml:\d+:\d+: stages\[1\]\.group_size: expected an integer >= 2, found 1", e.Message);
+    }
+
+    [Fact]
+    public void A_negative_learning_rate_is_out_of_range()
+    {
+        var e = Fails(Valid.Replace("optimizer: { lr: 1.0e-4 }", "optimizer: { lr: -1.0e-4 }"));
+        Assert.Matches(@"job\.yaml:\d+:\d+: stages\[1\]\.optimizer\.lr: expected a number > 0, found -0\.0001", e.Message);
+    }
+
+    [Theory]
+    [InlineData("aggregation: seq-mean-token-sum-norm", "aggregation: seq-mean", "stages[1].loss.aggregation: expected one of token-mean, seq-mean-token-mean, seq-mean-token-sum-norm")]
+    [InlineData("estimator: k2", "estimator: k4", "stages[1].kl.estimator: expected one of k1, k2, k3")]
+    [InlineData("kind: grpo", "kind: ppo", "stages[1].kind: expected one of sft, grpo")]
+    [InlineData("preset: tiny", "preset: huge", "model.preset: expected one of tiny, small, bench-10m")]
+    [InlineData("after: [start, sft, rl]", "after: [start, sft, grpo]", "evaluation.after: \"grpo\" is not a stage")]
+    [InlineData("{ name: format, weight: 0.1 }", "{ name: vibes, weight: 0.1 }", "rewards[1].name: expected one of")]
+    public void Names_outside_the_registries_are_refused(string from, string to, string message)
+    {
+        var e = Fails(Valid.Replace(from, to));
+        Assert.Contains(message, e.Message);
+    }
+
+    [Fact]
+    public void Missing_required_fields_are_named()
+    {
+        var e = Fails(Valid.Replace("    prompts_per_step: 4\n", ""));
+        Assert.Contains("stages[1].prompts_per_step: required field is missing", e.Message);
+    }
+
+    [Fact]
+    public void Broken_yaml_reports_the_position()
+    {
+        var e = Fails("name: x\nstages: [\n");
+        Assert.Contains("job.yaml:", e.Message);
+        Assert.Contains("not valid YAML or JSON", e.Message);
+    }
+}

@@ -1,0 +1,104 @@
+using RolloutCluster.Cli;
+using RolloutCluster.Model.Checkpoints;
+using RolloutCluster.Training.Runtime;
+
+namespace RolloutCluster.Tests.Training;
+
+/// <summary>A whole job (SFT, then GRPO) through `rollout run`, small enough for a unit test run.</summary>
+public sealed class JobRunTests
+{
+    const string Job = """
+        name: e2e
+        seed: 11
+        model: { preset: tiny, init_seed: 5, threads: 1 }
+        task: { dataset: builtin:arithmetic, template: r1-compact, test_size: 40 }
+        rewards: [ { name: accuracy, weight: 1.0 }, { name: format, weight: 0.1 } ]
+        stages:
+          - { name: sft, kind: sft, steps: 150, batch_size: 8, optimizer: { lr: 3.0e-3, warmup_steps: 10 } }
+          - name: grpo
+            kind: grpo
+            steps: 3
+            prompts_per_step: 4
+            group_size: 4
+            sampling: { temperature: 1.0, max_new_tokens: 40 }
+            dynamic_sampling: true
+            max_sampling_rounds: 2
+            optimizer: { lr: 1.0e-4 }
+        evaluation: { dataset: "builtin:arithmetic?split=test&n=16", samples: 4, max_new_tokens: 40, after: [sft, grpo] }
+        checkpoint: { every_steps: 60 }
+        """;
+
+    static (int Code, string Out, string Err, string RunDir) Run(string job)
+    {
+        var dir = TinyModels.TempDir();
+        var path = Path.Combine(dir, "job.yaml");
+        File.WriteAllText(path, job);
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = CliApp.RunAsync(["run", path, "--output", Path.Combine(dir, "runs")], stdout, stderr).GetAwaiter().GetResult();
+        return (code, stdout.ToString(), stderr.ToString(), Path.Combine(dir, "runs", "e2e"));
+    }
+
+    static IEnumerable<string> Deterministic(string metricsPath) =>
+        File.ReadLines(metricsPath).Select(line => System.Text.RegularExpressions.Regex.Replace(line,
+            "\"(elapsed_s|timing/[a-z_]+|perf/[a-z_]+|eval/seconds)\":[-0-9.eE+]+", ""));
+
+    [Fact]
+    public void A_job_runs_end_to_end_and_writes_its_outputs()
+    {
+        var (code, stdout, stderr, runDir) = Run(Job);
+        Assert.True(code == 0, stderr + stdout);
+        var rows = MetricsLog.Read(Path.Combine(runDir, "metrics.jsonl"));
+        Assert.Equal(150, rows.Count(r => r.Kind == "train" && r.Stage == "sft"));
+        Assert.Equal(3, rows.Count(r => r.Kind == "train" && r.Stage == "grpo"));
+        Assert.Equal(2, rows.Count(r => r.Kind == "eval"));
+        // Format is learnt by then, so rewards differ within groups and the learner steps.
+        var grpo = rows.First(r => r.Stage == "grpo" && r.Kind == "train" && r.Values.GetValueOrDefault("actor/trained_sequences") > 0).Values;
+        foreach (var key in new[] { "actor/pg_loss", "actor/pg_clipfrac", "actor/entropy", "actor/ratio_max", "actor/grad_norm", "reward/mean", "reward/accuracy", "reward/format", "response/length_mean" })
+            Assert.True(grpo.ContainsKey(key), key);
+        Assert.True(File.Exists(Path.Combine(runDir, "plot.png")));
+        Assert.True(new FileInfo(Path.Combine(runDir, "plot.png")).Length > 10_000);
+        foreach (var checkpoint in new[] { "sft", "sft-step60", "sft-step120", "grpo" })
+        {
+            var dir = Path.Combine(runDir, "checkpoints", checkpoint);
+            Assert.True(File.Exists(Path.Combine(dir, Checkpoint.WeightsFile)), checkpoint);
+            Assert.Equal("r1-compact", RunInfo.Load(dir)!.Template);
+        }
+        Assert.Contains("pass@1", stdout);
+        Assert.Contains("after grpo", stdout);
+    }
+
+    [Fact]
+    public void The_same_seed_gives_the_same_metrics()
+    {
+        var first = Run(Job);
+        var second = Run(Job);
+        Assert.True(first.Code == 0 && second.Code == 0, first.Err + second.Err);
+        Assert.Equal(Deterministic(Path.Combine(first.RunDir, "metrics.jsonl")), Deterministic(Path.Combine(second.RunDir, "metrics.jsonl")));
+    }
+
+    [Fact]
+    public void A_bad_job_is_refused_before_anything_runs()
+    {
+        var (code, _, stderr, runDir) = Run(Job.Replace("group_size: 4", "group_size: 1"));
+        Assert.Equal(CliApp.BadInput, code);
+        Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Matches(@"^error: .*job\.yaml:\d+:\d+: stages\[1\]\.group_size: expected an integer >= 2, found 1", stderr);
+        Assert.False(Directory.Exists(runDir));
+    }
+
+    [Fact]
+    public async Task Eval_reads_the_template_from_the_checkpoint()
+    {
+        var (code, _, stderr, runDir) = Run(Job);
+        Assert.True(code == 0, stderr);
+        var stdout = new StringWriter();
+        var err = new StringWriter();
+        int evalCode = await CliApp.RunAsync(["eval", Path.Combine(runDir, "checkpoints", "grpo"), "--dataset", "builtin:arithmetic?split=test&n=8", "--samples", "3", "--threads", "1"],
+            stdout, err);
+        Assert.True(evalCode == 0, err.ToString());
+        Assert.Contains("8 problems x 3 samples", stdout.ToString());
+        Assert.Contains("r1-compact template", stdout.ToString());
+        Assert.Matches(@"pass@1 \d+\.\d %\s+pass@3 \d+\.\d %\s+maj@3 \d+\.\d %", stdout.ToString());
+    }
+}
