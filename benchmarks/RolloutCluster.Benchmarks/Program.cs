@@ -4,11 +4,12 @@ using RolloutCluster.Benchmarks;
 return args.FirstOrDefault() switch
 {
     "sampler" => SamplerBenchmark.Run(args[1..]),
+    "learner-step" => LearnerStepBenchmark.Run(args[1..]),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: RolloutCluster.Benchmarks sampler --out DIR [--batch 64] [--prompt-length 32] [--new-tokens 64] [--repeats 3]");
+    Console.Error.WriteLine("usage: RolloutCluster.Benchmarks sampler --out DIR [--batch 64] [--prompt-length 32] [--new-tokens 64] [--repeats 3]\n       RolloutCluster.Benchmarks learner-step [--rounds 10] [--threads 1] [--prompts 16] [--group 8]");
     return 2;
 }

@@ -151,7 +151,7 @@ public static class JobFile
         return new GrpoStageSpec(s.String("name"), steps, ParseOptimizer(s.Map("optimizer"), steps), s.Int("micro_batch_size", 64, min: 1),
             s.OptionalDouble("time_limit_minutes", 0, exclusiveMin: true), prompts, group, samplingSpec,
             s.String("advantage", "grpo", [.. Advantages.Registry.Names]), lossConfig, klCoefficient, klEstimator,
-            s.Bool("dynamic_sampling", false), s.Int("max_sampling_rounds", 3, min: 1, max: 100), overlongSpec,
+            s.Bool("dynamic_sampling", false), s.Int("max_sampling_rounds", 3, min: 1, max: 100), s.Double("oversample", 1.0, 1.0, 16.0), overlongSpec,
             s.Int("max_staleness", 0, min: 0, max: 1000), s.Bool("importance_correction", true));
     }
 

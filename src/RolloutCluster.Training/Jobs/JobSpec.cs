@@ -51,10 +51,13 @@ public sealed record SamplingSpec(float Temperature, float TopP, int TopK, int M
 /// <summary>Truncated completions: "none", "mask" (DAPO overlong filtering) or "penalty" (soft overlong punishment over Buffer tokens).</summary>
 public sealed record OverlongSpec(string Mode, int Buffer);
 
-/// <summary>GRPO with verifiable rewards.</summary>
+/// <summary>
+/// GRPO with verifiable rewards. With dynamic sampling, each round samples Oversample times the
+/// groups still missing (fewer, larger sampling batches), for at most MaxSamplingRounds rounds.
+/// </summary>
 public sealed record GrpoStageSpec(string Name, int Steps, OptimizerConfig Optimizer, int MicroBatchSize, double? TimeLimitMinutes,
     int PromptsPerStep, int GroupSize, SamplingSpec Sampling, string Advantage, PolicyLossConfig Loss, double KlCoefficient, string KlEstimator,
-    bool DynamicSampling, int MaxSamplingRounds, OverlongSpec Overlong, int MaxStaleness, bool ImportanceCorrection)
+    bool DynamicSampling, int MaxSamplingRounds, double Oversample, OverlongSpec Overlong, int MaxStaleness, bool ImportanceCorrection)
     : StageSpec(Name, Steps, Optimizer, MicroBatchSize, TimeLimitMinutes)
 {
     public override string Kind => "grpo";

@@ -35,6 +35,8 @@ public static class GrpoStage
             ImportanceCorrection = spec.ImportanceCorrection,
         }, policy.Tokenizer.VocabSize, policy.Tokenizer.EosId);
         var estimator = Advantages.Registry.Get(spec.Advantage);
+        if (spec.MaxStaleness > 0)
+            context.Observer.Note($"{spec.Name}: max_staleness {spec.MaxStaleness} has no effect in this in-process run: every group is sampled with the current weights");
         long start = context.Time.GetTimestamp();
         int step = 0;
         for (; step < spec.Steps; step++)
@@ -70,7 +72,8 @@ public static class GrpoStage
 
     /// <summary>
     /// Samples and scores P groups. With dynamic sampling, groups whose rewards are all equal are
-    /// dropped and fresh prompts sampled, for at most MaxSamplingRounds rounds.
+    /// dropped and fresh prompts sampled (Oversample times the shortfall per round), for at most
+    /// MaxSamplingRounds rounds; the first P groups with signal are kept.
     /// </summary>
     static async Task<(List<ScoredGroup> Kept, int Rounds, List<ScoredGroup> All)> CollectAsync(Policy policy, GrpoStageSpec spec, RewardSet rewards,
         IEnumerator<Problem> prompts, long seed, int step, CancellationToken cancellation)
@@ -81,7 +84,8 @@ public static class GrpoStage
         while (kept.Count < spec.PromptsPerStep && rounds < (spec.DynamicSampling ? spec.MaxSamplingRounds : 1))
         {
             var problems = new List<Problem>();
-            while (problems.Count < spec.PromptsPerStep - kept.Count && prompts.MoveNext()) problems.Add(prompts.Current);
+            int wanted = spec.DynamicSampling ? (int)Math.Ceiling((spec.PromptsPerStep - kept.Count) * spec.Oversample) : spec.PromptsPerStep;
+            while (problems.Count < wanted && prompts.MoveNext()) problems.Add(prompts.Current);
             if (problems.Count == 0) throw new InvalidOperationException("the prompt stream ran out");
             long roundSeed = RowRandom.RowSeed(seed, (long)step * 1000 + rounds);
             var groups = GroupSampler.Sample(policy, problems, spec.GroupSize, spec.Sampling, roundSeed, weightsVersion: step);

@@ -1,37 +1,48 @@
+using ScottPlot;
+
 namespace RolloutCluster.Training.Runtime;
 
-/// <summary>plot.png of a run: SFT token accuracy, GRPO reward and accuracy per step, and held-out pass@1 at each evaluation.</summary>
+/// <summary>
+/// plot.png of a run, one panel per stage: SFT token accuracy, GRPO reward and accuracy per step
+/// (smoothed), and held-out pass@1 at each evaluation (the one after the previous stage at step 0).
+/// </summary>
 public static class RunPlot
 {
     public static void Write(string metricsPath, string pngPath, string title)
     {
         var rows = MetricsLog.Read(metricsPath);
-        var plot = new ScottPlot.Plot();
-        int offset = 0;
-        var stageStarts = new Dictionary<string, int>(StringComparer.Ordinal) { ["start"] = 0 };
-        foreach (var stage in rows.Where(r => r.Kind == "train").Select(r => r.Stage).Distinct())
+        var stages = rows.Where(r => r.Kind == "train").Select(r => r.Stage).Distinct().ToList();
+        var plots = new List<ScottPlot.Plot>();
+        string previous = "start";
+        foreach (var stage in stages)
         {
+            var plot = new ScottPlot.Plot();
             var steps = rows.Where(r => r.Kind == "train" && r.Stage == stage).ToList();
-            stageStarts[stage] = offset;
-            double[] x = steps.Select(r => (double)(offset + r.Step)).ToArray();
-            Line(plot, x, steps, "sft/token_accuracy", $"{stage}: token accuracy (train)");
-            Line(plot, x, steps, "reward/mean", $"{stage}: reward (mean)");
-            Line(plot, x, steps, steps.Any(r => r.Values.ContainsKey("reward/accuracy")) ? "reward/accuracy" : "reward/math", $"{stage}: accuracy (train samples)");
-            offset += steps.Count == 0 ? 0 : steps.Max(r => r.Step);
+            double[] x = steps.Select(r => (double)r.Step).ToArray();
+            Line(plot, x, steps, "sft/token_accuracy", "token accuracy (train)");
+            Line(plot, x, steps, "reward/mean", "reward (mean)");
+            Line(plot, x, steps, steps.Any(r => r.Values.ContainsKey("reward/accuracy")) ? "reward/accuracy" : "reward/math", "accuracy (train samples)");
+            var evals = rows.Where(r => r.Kind == "eval" && r.Values.ContainsKey("eval/pass@1") && (r.Stage == stage || r.Stage == previous))
+                .Select(r => (X: r.Stage == stage ? (double)r.Step : 0, Y: r.Values["eval/pass@1"]))
+                .Where(p => p.X > 0 || rows.Any(r => r.Kind == "eval" && r.Stage == previous))
+                .ToList();
+            if (evals.Count > 0)
+            {
+                var points = plot.Add.Scatter(evals.Select(p => p.X).ToArray(), evals.Select(p => p.Y).ToArray());
+                points.LegendText = "held-out pass@1";
+                points.MarkerSize = 9;
+            }
+            plot.Title($"{title}: {stage}");
+            plot.XLabel($"{stage} step");
+            plot.YLabel("rate / reward");
+            plot.ShowLegend(ScottPlot.Alignment.LowerRight);
+            plots.Add(plot);
+            previous = stage;
         }
-        var evals = rows.Where(r => r.Kind == "eval" && r.Values.ContainsKey("eval/pass@1")).ToList();
-        if (evals.Count > 0)
-        {
-            var points = plot.Add.Scatter(evals.Select(r => (double)(stageStarts.GetValueOrDefault(r.Stage) + r.Step)).ToArray(), evals.Select(r => r.Values["eval/pass@1"]).ToArray());
-            points.LegendText = "held-out pass@1";
-            points.LineWidth = 1;
-            points.MarkerSize = 10;
-        }
-        plot.Title(title);
-        plot.XLabel("optimizer step (stages in order)");
-        plot.YLabel("rate / reward");
-        plot.ShowLegend(ScottPlot.Alignment.LowerRight);
-        plot.SavePng(pngPath, 1000, 600);
+        if (plots.Count == 0) plots.Add(new ScottPlot.Plot());
+        var multiplot = new ScottPlot.Multiplot(plots[0]); // it starts with this one panel
+        foreach (var plot in plots.Skip(1)) multiplot.Subplots.Add(plot);
+        multiplot.SavePng(pngPath, 1000, 420 * Math.Max(1, stages.Count));
     }
 
     static void Line(ScottPlot.Plot plot, double[] x, List<(string Kind, string Stage, int Step, Dictionary<string, double> Values)> rows, string key, string label)
