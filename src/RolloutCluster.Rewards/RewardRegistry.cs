@@ -6,7 +6,7 @@ public static class RewardRegistry
     static readonly Dictionary<string, Func<IRewardFunction>> Factories = new(StringComparer.Ordinal)
     {
         ["math"] = () => new MathReward("math"),
-        ["accuracy"] = () => new MathReward("accuracy"),
+        ["accuracy"] = () => new AccuracyReward(),
         ["format"] = () => new FormatReward(),
     };
 

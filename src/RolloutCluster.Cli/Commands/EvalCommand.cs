@@ -21,7 +21,9 @@ public static class EvalCommand
         var template = new Option<string?>("--template") { Description = "Prompt template (default: the training job's, from rollout.json; else r1-zero)" };
         var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 0 };
         var threads = new Option<int>("--threads") { DefaultValueFactory = _ => Environment.ProcessorCount };
-        var command = new Command("eval", "Evaluate a checkpoint: pass@1, pass@k and maj@k") { dir, dataset, samples, temperature, maxNew, template, seed, threads };
+        var reward = new Option<string>("--reward") { Description = "Correctness: math (equivalence rules) or accuracy (exact integers)", DefaultValueFactory = _ => "math" };
+        reward.AcceptOnlyFromAmong("math", "accuracy");
+        var command = new Command("eval", "Evaluate a checkpoint: pass@1, pass@k and maj@k") { dir, dataset, samples, temperature, maxNew, template, seed, threads, reward };
         command.SetAction(async (parse, cancellation) =>
         {
             var path = parse.GetValue(dir)!;
@@ -36,7 +38,8 @@ public static class EvalCommand
             catch (ArgumentException e) { throw new UserInputException($"--template: {e.Message}"); }
             var loaded = Checkpoint.Load(path, TorchDevices.Select("auto").Device);
             using var policy = new Policy(loaded.Model, loaded.Tokenizer, promptTemplate);
-            var r = await Evaluator.EvaluateAsync(policy, problems, k, parse.GetValue(temperature), parse.GetValue(maxNew), parse.GetValue(seed), cancellation);
+            var r = await Evaluator.EvaluateAsync(policy, problems, k, parse.GetValue(temperature), parse.GetValue(maxNew), parse.GetValue(seed),
+                RolloutCluster.Rewards.RewardRegistry.Create(parse.GetValue(reward)!), cancellation);
             io.Out.WriteLine($"{path}: {r.Problems} problems x {k} samples at T={parse.GetValue(temperature)} ({promptTemplate.Name} template), {r.Seconds:F1} s");
             io.Out.WriteLine($"  pass@1 {r.PassAt1:P1}   pass@{k} {r.PassAtK:P1}   maj@{k} {r.MajAtK:P1}   format {r.FormatRate:P1}   mean length {r.MeanLength:F1}");
             if (r.PassAt1ByOperator.Count > 1)

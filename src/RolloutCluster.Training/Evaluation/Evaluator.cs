@@ -1,19 +1,20 @@
 using System.Diagnostics;
 using RolloutCluster.Data;
 using RolloutCluster.Rewards;
+using RolloutCluster.Rewards.Answers;
 using RolloutCluster.Training.Jobs;
 using RolloutCluster.Training.Runtime;
 
 namespace RolloutCluster.Training.Evaluation;
 
-/// <summary>Samples k completions per held-out problem and scores them with the accuracy reward.</summary>
+/// <summary>Samples k completions per held-out problem and scores them with a correctness reward (value 1 = correct).</summary>
 public static class Evaluator
 {
     public static async Task<EvalResult> EvaluateAsync(Policy policy, IReadOnlyList<Problem> problems, int samples, float temperature,
-        int maxNewTokens, long seed, CancellationToken cancellation = default)
+        int maxNewTokens, long seed, IRewardFunction? correctness = null, CancellationToken cancellation = default)
     {
         var clock = Stopwatch.StartNew();
-        var math = new MathReward();
+        var math = correctness ?? new MathReward();
         var format = new FormatReward();
         var sampling = new SamplingSpec(Math.Max(temperature, 0f), 1f, 0, maxNewTokens);
         int correctSamples = 0, solvedAny = 0, majority = 0, formatted = 0;

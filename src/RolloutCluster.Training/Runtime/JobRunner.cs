@@ -102,7 +102,9 @@ public sealed class JobRunner(JobSpec spec, string runDirectory, IJobObserver ob
         var eval = spec.Evaluation!;
         var problems = BuiltinDataset.Resolve(eval.Dataset, spec.Seed, spec.Task.Arithmetic, spec.Task.TestSize);
         observer.EvaluationStarted(label, problems.Count, eval.Samples);
-        var result = await Evaluator.EvaluateAsync(policy, problems, eval.Samples, eval.Temperature, eval.MaxNewTokens, RowRandom.RowSeed(spec.Seed, 104729), cancellation);
+        // Correctness is judged by the job's own answer reward (accuracy or math), math by default.
+        var correctness = RewardRegistry.Create(spec.Rewards.Select(r => r.Name).FirstOrDefault(n => n is "accuracy" or "math") ?? "math");
+        var result = await Evaluator.EvaluateAsync(policy, problems, eval.Samples, eval.Temperature, eval.MaxNewTokens, RowRandom.RowSeed(spec.Seed, 104729), correctness, cancellation);
         log.Write("eval", stage, step, time.GetElapsedTime(_start).TotalSeconds, result.ToMetrics("eval"));
         observer.EvaluationCompleted(label, result);
         return (label, result);

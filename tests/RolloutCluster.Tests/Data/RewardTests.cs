@@ -16,7 +16,7 @@ public sealed class RewardTests
     [InlineData("<answer>12345678901234567890</answer>", "12345678901234567890", 1.0)]
     public async Task Accuracy_is_an_exact_integer_match(string completion, string answer, double expected)
     {
-        var result = await new MathReward("accuracy").ScoreAsync(new RewardInput(completion, answer));
+        var result = await new AccuracyReward().ScoreAsync(new RewardInput(completion, answer));
         Assert.Equal(expected, result.Value);
         Assert.False(string.IsNullOrWhiteSpace(result.Reason));
     }
@@ -36,7 +36,7 @@ public sealed class RewardTests
     [Fact]
     public async Task A_reward_set_weights_its_functions()
     {
-        var set = new RewardSet([new WeightedReward(new MathReward("accuracy"), 1.0), new WeightedReward(new FormatReward(), 0.1)]);
+        var set = new RewardSet([new WeightedReward(new AccuracyReward(), 1.0), new WeightedReward(new FormatReward(), 0.1)]);
         var b = await set.ScoreAsync(new RewardInput("<think>t</think><answer>4</answer>", "4"));
         Assert.Equal(1.1, b.Total, 9);
         Assert.Equal(1.0, b.Values["accuracy"]);

@@ -1,0 +1,133 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+
+namespace RolloutCluster.Rewards.Sandbox;
+
+/// <summary>
+/// A pool of <see cref="SandboxLane"/>s: runs programs in parallel, one per lane, and replaces a lane
+/// whose worker died. Refuses to start where bubblewrap or cgroups are missing unless the options ask
+/// for a weaker isolation, which is then logged at every start.
+/// </summary>
+public sealed partial class CodeSandbox : ICodeRunner
+{
+    readonly SandboxOptions _options;
+    readonly SandboxFiles _files;
+    readonly string _bwrap;
+    readonly ILogger _logger;
+    readonly Channel<SandboxLane> _idle = Channel.CreateUnbounded<SandboxLane>();
+    readonly List<SandboxLane> _all = [];
+    readonly Lock _lock = new();
+    int _nextLane;
+    int _rebuilt;
+
+    CodeSandbox(SandboxOptions options, SandboxFiles files, string bwrap, ILogger logger)
+    {
+        _options = options;
+        _files = files;
+        _bwrap = bwrap;
+        _logger = logger;
+    }
+
+    /// <summary>Lanes rebuilt after a worker died.</summary>
+    public int LanesRebuilt => _rebuilt;
+
+    /// <summary>
+    /// A runner for the options' isolation: Full and NoCgroups start sandbox lanes; None runs plain
+    /// subprocesses. Throws <see cref="SandboxUnavailableException"/> naming what to install.
+    /// </summary>
+    public static async Task<ICodeRunner> CreateAsync(SandboxOptions options, ILogger logger, CancellationToken cancellation = default)
+    {
+        if (options.Validate() is { } problem) throw new ArgumentException(problem);
+        if (!File.Exists(options.Python))
+            throw new SandboxUnavailableException($"{options.Python} not found: install Python 3 (apt-get install -y python3)");
+        if (options.Isolation == SandboxIsolation.None)
+        {
+            LogUnsandboxed(logger);
+            return new SubprocessRunner(options);
+        }
+        var bwrap = FindBubblewrap() ?? throw new SandboxUnavailableException(
+            "bubblewrap is not installed: apt-get install -y bubblewrap (or set the sandbox isolation to 'none' to run code without isolation, for trusted code only)");
+        if (options.Isolation == SandboxIsolation.Full)
+        {
+            var (usable, detail) = Cgroup.Probe();
+            if (!usable)
+                throw new SandboxUnavailableException($"cgroups are not usable for memory and process limits ({detail}): run as root with cgroup v1 memory+pids or v2, or set the sandbox isolation to 'no-cgroups'");
+        }
+        else LogNoCgroups(logger);
+        var sandbox = new CodeSandbox(options, new SandboxFiles(), bwrap, logger);
+        try
+        {
+            for (int i = 0; i < options.Lanes; i++) await sandbox.AddLaneAsync(cancellation);
+        }
+        catch
+        {
+            await sandbox.DisposeAsync();
+            throw;
+        }
+        LogStarted(logger, options.Lanes, options.Isolation);
+        return sandbox;
+    }
+
+    static string? FindBubblewrap() =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin").Split(':').Append("/usr/bin")
+            .Select(dir => Path.Combine(dir, "bwrap")).FirstOrDefault(File.Exists);
+
+    async Task AddLaneAsync(CancellationToken cancellation)
+    {
+        var name = $"lane-{Environment.ProcessId}-{Interlocked.Increment(ref _nextLane)}";
+        var lane = await SandboxLane.StartAsync(_options, _files, _bwrap, name, cancellation);
+        lock (_lock) _all.Add(lane);
+        _idle.Writer.TryWrite(lane);
+    }
+
+    public async Task<ExecutionResult> RunAsync(string code, CancellationToken cancellation = default)
+    {
+        var lane = await _idle.Reader.ReadAsync(cancellation);
+        ExecutionResult result;
+        try
+        {
+            result = await lane.RunAsync(code, cancellation);
+        }
+        finally
+        {
+            if (lane.Alive) _idle.Writer.TryWrite(lane);
+        }
+        if (!lane.Alive)
+        {
+            // The program took its worker down (killed its parent, say); it costs a lane restart, nothing more.
+            LogLaneRebuilt(_logger, result.Verdict);
+            lock (_lock) _all.Remove(lane);
+            await lane.DisposeAsync();
+            Interlocked.Increment(ref _rebuilt);
+            await AddLaneAsync(CancellationToken.None);
+        }
+        return result;
+    }
+
+    /// <summary>Pids of every lane's cgroup (tests check that nothing outlives a run).</summary>
+    public IReadOnlyList<IReadOnlyList<int>> LaneProcesses()
+    {
+        lock (_lock) return _all.Select(l => l.Processes).ToList();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _idle.Writer.TryComplete();
+        List<SandboxLane> lanes;
+        lock (_lock) lanes = [.. _all];
+        foreach (var lane in lanes) await lane.DisposeAsync();
+        _files.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Code sandbox isolation is 'none': programs run as plain subprocesses with rlimits only; they can reach the network and the file system. Use only for trusted code.")]
+    static partial void LogUnsandboxed(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Code sandbox isolation is 'no-cgroups': bubblewrap and seccomp without cgroup memory and process limits; a fork bomb is not contained.")]
+    static partial void LogNoCgroups(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Code sandbox started: {Lanes} lane(s), isolation {Isolation}")]
+    static partial void LogStarted(ILogger logger, int lanes, SandboxIsolation isolation);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sandbox lane lost its worker ({Verdict}); rebuilding it")]
+    static partial void LogLaneRebuilt(ILogger logger, ExecutionVerdict verdict);
+}
