@@ -6,8 +6,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$root"
 
 # Debian packages the tests use:
-#   python3-torch, libopenblas0-pthread: the independent PyTorch reference the model is checked against.
-packages=(python3-torch libopenblas0-pthread)
+#   python3-torch, libopenblas0-pthread: the independent PyTorch reference the model is checked against;
+#   python3, bubblewrap: the code sandbox (Python programs run under bwrap, seccomp and cgroups).
+packages=(python3 python3-torch libopenblas0-pthread bubblewrap)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

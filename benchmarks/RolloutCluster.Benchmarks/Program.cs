@@ -5,11 +5,12 @@ return args.FirstOrDefault() switch
 {
     "sampler" => SamplerBenchmark.Run(args[1..]),
     "learner-step" => LearnerStepBenchmark.Run(args[1..]),
+    "sandbox" => await SandboxBenchmark.RunAsync(args[1..]),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: RolloutCluster.Benchmarks sampler --out DIR [--batch 64] [--prompt-length 32] [--new-tokens 64] [--repeats 3]\n       RolloutCluster.Benchmarks learner-step [--rounds 10] [--threads 1] [--prompts 16] [--group 8]");
+    Console.Error.WriteLine("usage: RolloutCluster.Benchmarks sampler --out DIR [--batch 64] [--prompt-length 32] [--new-tokens 64] [--repeats 3]\n       RolloutCluster.Benchmarks learner-step [--rounds 10] [--threads 1] [--prompts 16] [--group 8]\n       RolloutCluster.Benchmarks sandbox [--humaneval PATH] [--parallel 2] [--rounds 3]");
     return 2;
 }

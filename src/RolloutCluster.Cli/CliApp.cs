@@ -19,6 +19,7 @@ public static class CliApp
         root.Subcommands.Add(GenerateCommand.Create(io));
         root.Subcommands.Add(RunCommand.Create(io));
         root.Subcommands.Add(EvalCommand.Create(io));
+        root.Subcommands.Add(ScoreCommand.Create(io));
         return root;
     }
 

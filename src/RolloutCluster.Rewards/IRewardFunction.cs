@@ -3,8 +3,12 @@ namespace RolloutCluster.Rewards;
 /// <summary>What a reward function sees of one completion.</summary>
 /// <param name="Completion">The model's text, without the prompt.</param>
 /// <param name="Answer">The reference answer, for tasks that have one.</param>
-/// <param name="Prompt">The prompt (the question), for rewards that need it.</param>
-public sealed record RewardInput(string Completion, string? Answer = null, string? Prompt = null);
+/// <param name="Prompt">The prompt (the question, or for code the text the completion continues).</param>
+/// <param name="Tests">Test code run after the program (HumanEval's check function), for code tasks.</param>
+/// <param name="EntryPoint">The function the tests call: check(entry_point) runs after Tests.</param>
+/// <param name="TestCases">Independent test statements, for a fraction-of-tests-passed score.</param>
+public sealed record RewardInput(string Completion, string? Answer = null, string? Prompt = null, string? Tests = null,
+    string? EntryPoint = null, IReadOnlyList<string>? TestCases = null);
 
 /// <summary>A score and, always, the reason for it (shown in logs and `rollout score` output).</summary>
 public sealed record RewardResult(double Value, string Reason);

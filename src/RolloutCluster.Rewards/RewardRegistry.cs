@@ -1,18 +1,67 @@
+using System.Globalization;
+using RolloutCluster.Rewards.Sandbox;
+
 namespace RolloutCluster.Rewards;
 
-/// <summary>Reward functions by the names job files use.</summary>
+/// <summary>What reward functions may need besides their options: the code sandbox, an HTTP client, a judge.</summary>
+public sealed class RewardServices
+{
+    public ICodeRunner? CodeRunner { get; init; }
+    public HttpClient? Http { get; init; }
+    public IAnswerJudge? Judge { get; init; }
+}
+
+/// <summary>Reward functions by the names job files and `rollout score` use, each with its options.</summary>
 public static class RewardRegistry
 {
-    static readonly Dictionary<string, Func<IRewardFunction>> Factories = new(StringComparer.Ordinal)
+    static readonly Dictionary<string, string[]> Options = new(StringComparer.Ordinal)
     {
-        ["math"] = () => new MathReward("math"),
-        ["accuracy"] = () => new AccuracyReward(),
-        ["format"] = () => new FormatReward(),
+        ["math"] = [],
+        ["accuracy"] = [],
+        ["format"] = [],
+        ["code"] = ["mode"],
+        ["language"] = ["script"],
+        ["length"] = ["effort", "budget"],
+        ["http"] = ["url", "timeout_ms"],
     };
 
-    public static IReadOnlyCollection<string> Names => Factories.Keys;
+    public static IReadOnlyCollection<string> Names => Options.Keys;
 
-    public static IRewardFunction Create(string name) => Factories.TryGetValue(name, out var make)
-        ? make()
-        : throw new ArgumentException($"unknown reward '{name}'; known: {string.Join(", ", Factories.Keys)}");
+    /// <summary>Option names a reward accepts.</summary>
+    public static IReadOnlyList<string> OptionsOf(string name) => Options.TryGetValue(name, out var o) ? o : [];
+
+    /// <summary>Whether the reward runs code (so a sandbox must be started).</summary>
+    public static bool NeedsSandbox(string name) => name == "code";
+
+    /// <summary>
+    /// Creates a reward function; an unknown name or option, or a bad option value, throws
+    /// <see cref="ArgumentException"/> naming it.
+    /// </summary>
+    public static IRewardFunction Create(string name, IReadOnlyDictionary<string, string>? options = null, RewardServices? services = null)
+    {
+        if (!Options.TryGetValue(name, out var known))
+            throw new ArgumentException($"unknown reward '{name}'; known: {string.Join(", ", Options.Keys)}");
+        options ??= new Dictionary<string, string>();
+        if (options.Keys.FirstOrDefault(k => !known.Contains(k)) is { } unknown)
+            throw new ArgumentException($"reward '{name}' has no option '{unknown}'{(known.Length > 0 ? $"; known: {string.Join(", ", known)}" : "")}");
+        string Get(string key, string fallback) => options.TryGetValue(key, out var v) ? v : fallback;
+        return name switch
+        {
+            "math" => new MathReward("math", services?.Judge),
+            "accuracy" => new AccuracyReward(),
+            "format" => new FormatReward(),
+            "code" => new CodeReward(services?.CodeRunner ?? throw new ArgumentException("reward 'code' needs the code sandbox"),
+                Get("mode", "all") is "all" or "fraction" ? Get("mode", "all") : throw new ArgumentException($"reward 'code': mode must be all or fraction, found '{Get("mode", "")}'")),
+            "language" => new LanguageReward(Get("script", "latin")),
+            "length" => new LengthReward(Get("effort", "medium"), options.TryGetValue("budget", out var b) ? Int(name, "budget", b) : null),
+            "http" => new HttpReward(services?.Http ?? throw new ArgumentException("reward 'http' needs an HTTP client"),
+                Uri.TryCreate(Get("url", ""), UriKind.Absolute, out var url) && url.Scheme is "http" or "https" ? url : throw new ArgumentException($"reward 'http': url must be an absolute http(s) URL, found '{Get("url", "")}'"),
+                TimeSpan.FromMilliseconds(Int(name, "timeout_ms", Get("timeout_ms", "5000")))),
+            _ => throw new ArgumentException($"unknown reward '{name}'"),
+        };
+    }
+
+    static int Int(string reward, string key, string value) =>
+        int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var x) && x > 0 ? x
+            : throw new ArgumentException($"reward '{reward}': {key} must be a positive integer, found '{value}'");
 }

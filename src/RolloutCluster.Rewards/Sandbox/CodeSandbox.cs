@@ -45,7 +45,7 @@ public sealed partial class CodeSandbox : ICodeRunner
             LogUnsandboxed(logger);
             return new SubprocessRunner(options);
         }
-        var bwrap = FindBubblewrap() ?? throw new SandboxUnavailableException(
+        var bwrap = (options.BubblewrapPath is { } configured ? (File.Exists(configured) ? configured : null) : FindBubblewrap()) ?? throw new SandboxUnavailableException(
             "bubblewrap is not installed: apt-get install -y bubblewrap (or set the sandbox isolation to 'none' to run code without isolation, for trusted code only)");
         if (options.Isolation == SandboxIsolation.Full)
         {

@@ -44,6 +44,9 @@ public sealed record SandboxOptions
 
     public string Python { get; init; } = "/usr/bin/python3";
 
+    /// <summary>bubblewrap's path; null finds it on PATH or in /usr/bin.</summary>
+    public string? BubblewrapPath { get; init; }
+
     /// <summary>Returns what is wrong, naming the setting, or null.</summary>
     public string? Validate() =>
         Lanes < 1 ? $"lanes must be >= 1, found {Lanes}"

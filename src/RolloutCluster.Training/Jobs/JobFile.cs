@@ -93,11 +93,27 @@ public static class JobFile
         foreach (var (node, path) in root.List("rewards"))
         {
             var r = new SpecMap(file, node, path);
-            rewards.Add(new RewardSpec(r.String("name", allowed: [.. RewardRegistry.Names]), r.Double("weight", 1.0)));
+            var name = r.String("name", allowed: [.. RewardRegistry.Names]);
+            var options = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var option in RewardRegistry.OptionsOf(name))
+                if (r.OptionalString(option) is { } value) options[option] = value;
+            var spec = new RewardSpec(name, r.Double("weight", 1.0), options);
             r.Done();
+            try { RewardRegistry.Create(name, options, new RewardServices { CodeRunner = NoRunner.Instance, Http = NoRunner.Http }); }
+            catch (ArgumentException e) { throw new JobSpecException($"{file}: {path}: {e.Message}"); }
+            rewards.Add(spec);
         }
         if (rewards.Count == 0) throw root.Missing("rewards[0]");
         return rewards;
+    }
+
+    /// <summary>Stand-ins that let a reward's options be validated without starting a sandbox or a client.</summary>
+    sealed class NoRunner : RolloutCluster.Rewards.Sandbox.ICodeRunner
+    {
+        public static readonly NoRunner Instance = new();
+        public static readonly HttpClient Http = new();
+        public Task<RolloutCluster.Rewards.Sandbox.ExecutionResult> RunAsync(string code, CancellationToken cancellation = default) => throw new InvalidOperationException("validation only");
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
     static IReadOnlyList<StageSpec> ParseStages(SpecMap root, string file)
@@ -177,8 +193,14 @@ public static class JobFile
     static EvalSpec ParseEval(SpecMap e)
     {
         var spec = new EvalSpec(e.String("dataset"), e.Int("samples", 1, min: 1, max: 1024), (float)e.Double("temperature", 1.0, min: 0),
-            e.Int("max_new_tokens", min: 1), e.StringList("after"), e.Int("every_steps", 0, min: 0));
+            e.Int("max_new_tokens", min: 1), e.StringList("after"), e.Int("every_steps", 0, min: 0), e.Bool("skip_bad_lines", false));
         e.Done();
+        if (!BuiltinDataset.IsBuiltin(spec.Dataset))
+        {
+            // A dataset file is read now, so a missing or malformed one fails the job before anything runs.
+            try { JsonlReader.Read(spec.Dataset, DatasetFormats.GenericMath, spec.SkipBadLines); }
+            catch (DatasetException x) { throw new JobSpecException($"{e.Path}.dataset: {x.Message}"); }
+        }
         return spec;
     }
 

@@ -30,7 +30,14 @@ public sealed record ModelSpec(string? Preset, string? Checkpoint, long InitSeed
 /// <summary>The task: a dataset (builtin:arithmetic or a JSONL file), a prompt template and the held-out split's size.</summary>
 public sealed record TaskSpec(string Dataset, string Template, ArithmeticSettings Arithmetic, int TestSize);
 
-public sealed record RewardSpec(string Name, double Weight);
+/// <summary>A reward function with its weight and options (e.g. length's effort, http's url).</summary>
+public sealed record RewardSpec(string Name, double Weight, IReadOnlyDictionary<string, string>? Options = null)
+{
+    public bool Equals(RewardSpec? other) => other is not null && Name == other.Name && Weight == other.Weight &&
+        (Options ?? new Dictionary<string, string>()).OrderBy(x => x.Key).SequenceEqual((other.Options ?? new Dictionary<string, string>()).OrderBy(x => x.Key));
+
+    public override int GetHashCode() => HashCode.Combine(Name, Weight);
+}
 
 /// <summary>One stage of a pipeline job.</summary>
 public abstract record StageSpec(string Name, int Steps, OptimizerConfig Optimizer, int MicroBatchSize, double? TimeLimitMinutes)
@@ -66,7 +73,8 @@ public sealed record GrpoStageSpec(string Name, int Steps, OptimizerConfig Optim
 /// <summary>Held-out evaluation: k samples per problem give pass@1, pass@k and maj@k.</summary>
 /// <param name="After">Stage names after which to evaluate; "start" evaluates the initial model.</param>
 /// <param name="EverySteps">Also evaluate every N steps inside GRPO stages (0 = only after stages), for a learning curve.</param>
-public sealed record EvalSpec(string Dataset, int Samples, float Temperature, int MaxNewTokens, IReadOnlyList<string> After, int EverySteps = 0);
+/// <param name="SkipBadLines">For a JSONL dataset: skip (and report) malformed lines instead of rejecting the job.</param>
+public sealed record EvalSpec(string Dataset, int Samples, float Temperature, int MaxNewTokens, IReadOnlyList<string> After, int EverySteps = 0, bool SkipBadLines = false);
 
 /// <summary>Checkpoints: every N optimizer steps within a stage (0 = only at stage ends), in a dtype.</summary>
 public sealed record CheckpointSpec(int EverySteps = 0, string DType = "float32");

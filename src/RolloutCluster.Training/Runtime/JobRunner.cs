@@ -32,7 +32,8 @@ public sealed class JobRunner(JobSpec spec, string runDirectory, IJobObserver ob
         if (note is not null) observer.Note(note);
         using var policy = CreatePolicy(device);
         var task = new ArithmeticTask(spec.Task.Arithmetic, spec.Seed, spec.Task.TestSize);
-        var rewards = new RewardSet(spec.Rewards.Select(r => new WeightedReward(RewardRegistry.Create(r.Name), r.Weight)).ToList());
+        await using var rewardSetup = await RewardSetup.CreateAsync(spec.Rewards, new RolloutCluster.Rewards.Sandbox.SandboxOptions(), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, cancellation);
+        var rewards = rewardSetup.Set;
         using var log = new MetricsLog(Path.Combine(runDirectory, "metrics.jsonl"));
         string lastCheckpoint = "";
         void Save(string stage, int step)
@@ -100,7 +101,14 @@ public sealed class JobRunner(JobSpec spec, string runDirectory, IJobObserver ob
     async Task<(string, EvalResult)> EvaluateAsync(Policy policy, string label, string stage, int step, MetricsLog log, CancellationToken cancellation)
     {
         var eval = spec.Evaluation!;
-        var problems = BuiltinDataset.Resolve(eval.Dataset, spec.Seed, spec.Task.Arithmetic, spec.Task.TestSize);
+        IReadOnlyList<Problem> problems;
+        if (BuiltinDataset.IsBuiltin(eval.Dataset)) problems = BuiltinDataset.Resolve(eval.Dataset, spec.Seed, spec.Task.Arithmetic, spec.Task.TestSize);
+        else
+        {
+            var rows = JsonlReader.Read(eval.Dataset, DatasetFormats.GenericMath, eval.SkipBadLines);
+            if (rows.Skipped > 0) observer.Note($"{eval.Dataset}: skipped {rows.Skipped} bad line(s); first: {rows.Errors[0]}");
+            problems = rows.Rows.Select(r => r.Item).ToList();
+        }
         observer.EvaluationStarted(label, problems.Count, eval.Samples);
         // Correctness is judged by the job's own answer reward (accuracy or math), math by default.
         var correctness = RewardRegistry.Create(spec.Rewards.Select(r => r.Name).FirstOrDefault(n => n is "accuracy" or "math") ?? "math");

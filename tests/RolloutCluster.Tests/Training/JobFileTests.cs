@@ -141,6 +141,34 @@ public sealed class JobFileTests
     }
 
     [Fact]
+    public void A_missing_dataset_file_fails_at_load_not_mid_run()
+    {
+        var e = Fails(Valid.Replace("dataset: \"builtin:arithmetic?split=test&n=20\"", "dataset: /nonexistent/test.jsonl"));
+        Assert.Contains("evaluation.dataset: /nonexistent/test.jsonl: dataset file not found", e.Message);
+    }
+
+    [Fact]
+    public void A_dataset_with_bad_lines_is_rejected_unless_the_job_skips_them()
+    {
+        var data = Path.Combine(TinyModels.TempDir(), "eval.jsonl");
+        File.WriteAllLines(data, ["{\"prompt\": \"Compute: 1 + 1\", \"answer\": \"2\"}", "{\"prompt\": \"no answer\"}"]);
+        var job = Valid.Replace("dataset: \"builtin:arithmetic?split=test&n=20\"", $"dataset: {data}");
+        var e = Fails(job);
+        Assert.Contains($"{data}:2: missing field 'answer'", e.Message);
+        var spec = JobFile.Load(Write(job.Replace("samples: 4,", "samples: 4, skip_bad_lines: true,")));
+        Assert.True(spec.Evaluation!.SkipBadLines);
+    }
+
+    [Fact]
+    public void Reward_options_are_checked_at_load()
+    {
+        var e = Fails(Valid.Replace("{ name: format, weight: 0.1 }", "{ name: length, weight: 0.1, effort: extreme }"));
+        Assert.Contains("rewards[1]: unknown effort 'extreme'", e.Message);
+        var spec = JobFile.Load(Write(Valid.Replace("{ name: format, weight: 0.1 }", "{ name: length, weight: 0.1, effort: low }")));
+        Assert.Equal("low", spec.Rewards[1].Options!["effort"]);
+    }
+
+    [Fact]
     public void Broken_yaml_reports_the_position()
     {
         var e = Fails("name: x\nstages: [\n");
