@@ -20,6 +20,8 @@ public static class CliApp
         root.Subcommands.Add(RunCommand.Create(io));
         root.Subcommands.Add(EvalCommand.Create(io));
         root.Subcommands.Add(ScoreCommand.Create(io));
+        root.Subcommands.Add(SiloCommand.Create(io));
+        foreach (var command in ClusterCommands.Create(io)) root.Subcommands.Add(command);
         return root;
     }
 

@@ -33,6 +33,35 @@ public static class TokenizerJson
         }
     }
 
+    /// <summary>Parses tokenizer.json text (e.g. received over the wire); source names it in errors.</summary>
+    public static ITokenizer Parse(string json, string? eosToken, string source = "<tokenizer.json>")
+    {
+        JsonNode? root;
+        try { root = JsonNode.Parse(json); }
+        catch (JsonException e) { throw new ModelFormatException(source, $"not valid JSON: {e.Message}"); }
+        if (root is not JsonObject obj) throw new ModelFormatException(source, "expected a JSON object at the top level");
+        try { return Parse(obj, json, eosToken); }
+        catch (Exception e) when (e is FormatException or InvalidOperationException or KeyNotFoundException or ArgumentException)
+        {
+            throw new ModelFormatException(source, e.Message);
+        }
+    }
+
+    /// <summary>A tokenizer's tokenizer.json text.</summary>
+    public static string ToJson(ITokenizer tokenizer)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"tokenizer-{Guid.NewGuid():N}.json");
+        try
+        {
+            tokenizer.Save(path);
+            return File.ReadAllText(path);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     static string? EosFromConfig(string path)
     {
         if (!File.Exists(path)) return null;

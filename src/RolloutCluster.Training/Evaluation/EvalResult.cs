@@ -8,6 +8,16 @@ namespace RolloutCluster.Training.Evaluation;
 public sealed record EvalResult(int Problems, int Samples, double PassAt1, double PassAtK, double MajAtK, double FormatRate,
     double MeanLength, double Seconds, IReadOnlyDictionary<string, double> PassAt1ByOperator)
 {
+    /// <summary>Rebuilds a result from <see cref="ToMetrics"/>'s output (e.g. received in a progress event).</summary>
+    public static EvalResult FromMetrics(string prefix, IReadOnlyDictionary<string, double> m, int samples)
+    {
+        double Get(string key) => m.TryGetValue($"{prefix}/{key}", out var v) ? v : double.NaN;
+        var byOperator = m.Where(kv => kv.Key.StartsWith($"{prefix}/pass@1/", StringComparison.Ordinal))
+            .ToDictionary(kv => kv.Key[($"{prefix}/pass@1/").Length..], kv => kv.Value);
+        return new EvalResult((int)Get("problems"), samples, Get("pass@1"), Get($"pass@{samples}"), Get($"maj@{samples}"), Get("format"),
+            Get("length_mean"), Get("seconds"), byOperator);
+    }
+
     public IReadOnlyDictionary<string, double> ToMetrics(string prefix)
     {
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal)

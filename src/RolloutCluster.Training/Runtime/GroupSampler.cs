@@ -4,8 +4,8 @@ using RolloutCluster.Training.Jobs;
 
 namespace RolloutCluster.Training.Runtime;
 
-/// <summary>G completions of one problem, sampled with one weights version.</summary>
-public sealed record SampledGroup(Problem Problem, int[] Prompt, IReadOnlyList<Completion> Completions, long WeightsVersion);
+/// <summary>G completions of one problem, sampled with one weights version by one generator.</summary>
+public sealed record SampledGroup(Problem Problem, int[] Prompt, IReadOnlyList<Completion> Completions, long WeightsVersion, string Generator = "local");
 
 /// <summary>
 /// Samples groups: every problem's prompt repeated G times in one batch, each row with its own seed
@@ -16,8 +16,12 @@ public static class GroupSampler
     /// <summary>Stop strings of the R1 format: nothing useful follows the closing answer tag.</summary>
     public static readonly IReadOnlyList<string> StopStrings = ["</answer>"];
 
+    /// <summary>
+    /// Row j of problem i samples with RowSeed(seed, (firstProblem + i) · G + j), so a request split
+    /// across generators (each given its slice's first problem index) samples what one generator would.
+    /// </summary>
     public static IReadOnlyList<SampledGroup> Sample(Policy policy, IReadOnlyList<Problem> problems, int groupSize, SamplingSpec sampling,
-        long seed, long weightsVersion, int maxBatchRows = 256)
+        long seed, long weightsVersion, int maxBatchRows = 256, int firstProblem = 0, string generator = "local")
     {
         var prompts = problems.Select(p => policy.Prompt(p.Question)).ToList();
         var rows = new List<int[]>();
@@ -26,7 +30,7 @@ public static class GroupSampler
             for (int j = 0; j < groupSize; j++)
             {
                 rows.Add(prompts[i]);
-                seeds.Add(RowRandom.RowSeed(seed, i * groupSize + j));
+                seeds.Add(RowRandom.RowSeed(seed, (long)(firstProblem + i) * groupSize + j));
             }
         var p = new SamplingParams
         {
@@ -44,6 +48,6 @@ public static class GroupSampler
             int count = Math.Min(maxBatchRows, rows.Count - start);
             completions.AddRange(sampler.Generate(rows.GetRange(start, count), p, seeds.GetRange(start, count)));
         }
-        return problems.Select((problem, i) => new SampledGroup(problem, prompts[i], completions.GetRange(i * groupSize, groupSize), weightsVersion)).ToList();
+        return problems.Select((problem, i) => new SampledGroup(problem, prompts[i], completions.GetRange(i * groupSize, groupSize), weightsVersion, generator)).ToList();
     }
 }

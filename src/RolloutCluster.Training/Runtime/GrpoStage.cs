@@ -10,17 +10,16 @@ using static TorchSharp.torch;
 
 namespace RolloutCluster.Training.Runtime;
 
-/// <summary>A scored group: its completions' reward breakdowns and the total used for advantages.</summary>
-public sealed record ScoredGroup(SampledGroup Group, IReadOnlyList<RewardBreakdown> Scores, IReadOnlyList<double> Rewards);
-
 /// <summary>
-/// GRPO with verifiable rewards, in this process: sample G completions for each of P prompts, score
-/// them, turn each group's rewards into advantages and take one learner step. Synchronous (every
-/// group is sampled with the current weights); the grain pipeline runs the same pieces asynchronously.
+/// GRPO with verifiable rewards: collect P scored groups of G completions (from an
+/// <see cref="IRolloutSource"/>, through a <see cref="RolloutPipeline"/> that keeps sampling within
+/// the staleness bound), turn each group's rewards into advantages and take one learner step; then
+/// publish the new weights version. The same stage runs in this process and on the cluster; only the
+/// source differs.
 /// </summary>
 public static class GrpoStage
 {
-    public static async Task<int> RunAsync(Policy policy, GrpoStageSpec spec, RewardSet rewards, IEnumerator<Problem> prompts, long seed,
+    public static async Task<int> RunAsync(Policy policy, GrpoStageSpec spec, IRolloutSource source, IEnumerator<Problem> prompts, long seed,
         int everySteps, StageContext context, CancellationToken cancellation)
     {
         using var reference = spec.KlCoefficient > 0 ? FrozenCopy(policy.Model) : null;
@@ -35,85 +34,63 @@ public static class GrpoStage
             ImportanceCorrection = spec.ImportanceCorrection,
         }, policy.Tokenizer.VocabSize, policy.Tokenizer.EosId);
         var estimator = Advantages.Registry.Get(spec.Advantage);
-        if (spec.MaxStaleness > 0)
-            context.Observer.Note($"{spec.Name}: max_staleness {spec.MaxStaleness} has no effect in this in-process run: every group is sampled with the current weights");
+        var counted = new CountingEnumerator<Problem>(prompts);
+        var pipeline = new RolloutPipeline(source, spec, counted, seed);
+        long version = 0;
+        await source.PublishAsync(version, version, cancellation);
         long start = context.Time.GetTimestamp();
         int step = 0;
-        for (; step < spec.Steps; step++)
+        try
         {
-            cancellation.ThrowIfCancellationRequested();
-            if (spec.TimeLimitMinutes is { } limit && context.Time.GetElapsedTime(start).TotalMinutes >= limit)
+            for (; step < spec.Steps; step++)
             {
-                context.Observer.Note($"{spec.Name}: time limit of {limit} min reached after {step} steps");
-                break;
+                if (cancellation.IsCancellationRequested)
+                {
+                    context.Resumable(spec.Name, step, counted.Yielded, version, optimizer, "cancelled");
+                    cancellation.ThrowIfCancellationRequested();
+                }
+                if (spec.TimeLimitMinutes is { } limit && context.Time.GetElapsedTime(start).TotalMinutes >= limit)
+                {
+                    context.Observer.Note($"{spec.Name}: time limit of {limit} min reached after {step} steps");
+                    break;
+                }
+                long stepStart = context.Time.GetTimestamp();
+                var (groups, received, rounds) = await pipeline.CollectAsync(step, version, cancellation);
+                pipeline.Prefetch(step, version);
+                double sampleSeconds = context.Time.GetElapsedTime(stepStart).TotalSeconds;
+                var metrics = received.Count > 0 ? BatchMetrics(received) : new Metrics();
+                metrics["batch/sampling_rounds"] = rounds;
+                metrics["batch/groups"] = groups.Count;
+                metrics["batch/weights_version"] = version;
+                if (groups.Count > 0)
+                {
+                    metrics["batch/version_lag_max"] = groups.Max(g => version - g.Group.WeightsVersion);
+                    metrics["batch/version_lag_mean"] = groups.Average(g => version - g.Group.WeightsVersion);
+                    long learnStart = context.Time.GetTimestamp();
+                    metrics.Merge(learner.Step(TrainingSamples(groups, estimator, spec, metrics)));
+                    metrics["timing/learn_s"] = context.Time.GetElapsedTime(learnStart).TotalSeconds;
+                    if (metrics.GetValueOrDefault("actor/skipped_step") == 0 && metrics.GetValueOrDefault("actor/no_signal_step") == 0)
+                    {
+                        version++;
+                        await source.PublishAsync(version, version - spec.MaxStaleness, cancellation);
+                    }
+                }
+                else context.Observer.Note($"{spec.Name} step {step + 1}: no group with a reward signal after {rounds} rounds; no update");
+                pipeline.Accounting.AddTo(metrics);
+                metrics["timing/sample_s"] = sampleSeconds;
+                metrics["timing/step_s"] = context.Time.GetElapsedTime(stepStart).TotalSeconds;
+                metrics["perf/sampled_tokens_per_s"] = metrics.GetValueOrDefault("response/tokens") / Math.Max(sampleSeconds, 1e-9);
+                context.StepDone(spec.Name, step + 1, spec.Steps, metrics);
+                await context.MaybeEvaluateAsync(spec.Name, step + 1, spec.Steps, cancellation);
+                if (everySteps > 0 && (step + 1) % everySteps == 0 && step + 1 < spec.Steps) context.Checkpoint(spec.Name, step + 1);
             }
-            long stepStart = context.Time.GetTimestamp();
-            var (groups, rounds, sampled) = await CollectAsync(policy, spec, rewards, prompts, seed, step, cancellation);
-            double sampleSeconds = context.Time.GetElapsedTime(stepStart).TotalSeconds;
-            var metrics = BatchMetrics(sampled, spec);
-            metrics["batch/sampling_rounds"] = rounds;
-            metrics["batch/groups"] = groups.Count;
-            if (groups.Count > 0)
-            {
-                long learnStart = context.Time.GetTimestamp();
-                metrics.Merge(learner.Step(TrainingSamples(groups, estimator, spec, metrics)));
-                metrics["timing/learn_s"] = context.Time.GetElapsedTime(learnStart).TotalSeconds;
-            }
-            else context.Observer.Note($"{spec.Name} step {step + 1}: no group with a reward signal after {rounds} rounds; no update");
-            metrics["timing/sample_s"] = sampleSeconds;
-            metrics["timing/step_s"] = context.Time.GetElapsedTime(stepStart).TotalSeconds;
-            metrics["perf/sampled_tokens_per_s"] = metrics["response/tokens"] / Math.Max(sampleSeconds, 1e-9);
-            context.StepDone(spec.Name, step + 1, spec.Steps, metrics);
-            await context.MaybeEvaluateAsync(spec.Name, step + 1, spec.Steps, cancellation);
-            if (everySteps > 0 && (step + 1) % everySteps == 0 && step + 1 < spec.Steps) context.Checkpoint(spec.Name, step + 1);
+        }
+        finally
+        {
+            await pipeline.DrainAsync();
+            context.StageAccounting(spec.Name, pipeline.Accounting);
         }
         return step;
-    }
-
-    /// <summary>
-    /// Samples and scores P groups. With dynamic sampling, groups whose rewards are all equal are
-    /// dropped and fresh prompts sampled (Oversample times the shortfall per round), for at most
-    /// MaxSamplingRounds rounds; the first P groups with signal are kept.
-    /// </summary>
-    static async Task<(List<ScoredGroup> Kept, int Rounds, List<ScoredGroup> All)> CollectAsync(Policy policy, GrpoStageSpec spec, RewardSet rewards,
-        IEnumerator<Problem> prompts, long seed, int step, CancellationToken cancellation)
-    {
-        var kept = new List<ScoredGroup>();
-        var all = new List<ScoredGroup>();
-        int rounds = 0;
-        while (kept.Count < spec.PromptsPerStep && rounds < (spec.DynamicSampling ? spec.MaxSamplingRounds : 1))
-        {
-            var problems = new List<Problem>();
-            int wanted = spec.DynamicSampling ? (int)Math.Ceiling((spec.PromptsPerStep - kept.Count) * spec.Oversample) : spec.PromptsPerStep;
-            while (problems.Count < wanted && prompts.MoveNext()) problems.Add(prompts.Current);
-            if (problems.Count == 0) throw new InvalidOperationException("the prompt stream ran out");
-            long roundSeed = RowRandom.RowSeed(seed, (long)step * 1000 + rounds);
-            var groups = GroupSampler.Sample(policy, problems, spec.GroupSize, spec.Sampling, roundSeed, weightsVersion: step);
-            foreach (var group in groups)
-            {
-                var scored = await ScoreAsync(group, rewards, spec, cancellation);
-                all.Add(scored);
-                if (!spec.DynamicSampling || GroupFilters.HasSignal(scored.Rewards)) kept.Add(scored);
-            }
-            rounds++;
-        }
-        return (kept.Take(spec.PromptsPerStep).ToList(), rounds, all);
-    }
-
-    static async Task<ScoredGroup> ScoreAsync(SampledGroup group, RewardSet rewards, GrpoStageSpec spec, CancellationToken cancellation)
-    {
-        var scores = new List<RewardBreakdown>(group.Completions.Count);
-        var totals = new List<double>(group.Completions.Count);
-        foreach (var c in group.Completions)
-        {
-            var breakdown = await rewards.ScoreAsync(new RewardInput(c.Text, group.Problem.Answer, group.Problem.Question), cancellation);
-            scores.Add(breakdown);
-            double penalty = spec.Overlong.Mode == "penalty"
-                ? GroupFilters.SoftOverlongPenalty(c.TokenIds.Length + (c.Finish == FinishReason.Length ? 1 : 0), spec.Sampling.MaxNewTokens, spec.Overlong.Buffer)
-                : 0;
-            totals.Add(breakdown.Total + penalty);
-        }
-        return new ScoredGroup(group, scores, totals);
     }
 
     static List<TrainingSample> TrainingSamples(List<ScoredGroup> groups, AdvantageEstimator estimator, GrpoStageSpec spec, Metrics metrics)
@@ -141,7 +118,7 @@ public static class GrpoStage
     }
 
     /// <summary>Reward and response statistics over every sampled group (dropped ones included).</summary>
-    static Metrics BatchMetrics(List<ScoredGroup> groups, GrpoStageSpec spec)
+    static Metrics BatchMetrics(List<ScoredGroup> groups)
     {
         var totals = groups.SelectMany(g => g.Rewards).ToList();
         var completions = groups.SelectMany(g => g.Group.Completions).ToList();

@@ -19,7 +19,10 @@ public sealed record JobSummary(string RunDirectory, string FinalCheckpoint, dou
 /// Runs a job's stages in this process: builds or loads the policy, runs each stage (SFT, GRPO),
 /// evaluates where the job asks, writes runs/&lt;job&gt;/{metrics.jsonl, checkpoints/, plot.png}.
 /// </summary>
-public sealed class JobRunner(JobSpec spec, string runDirectory, IJobObserver observer, TimeProvider time)
+/// <param name="rolloutSource">Where GRPO rollouts come from; null samples in this process (<see cref="LocalRolloutSource"/>).</param>
+/// <param name="onContext">Receives the stage context once it exists (the learner grain reads its accounting).</param>
+public sealed class JobRunner(JobSpec spec, string runDirectory, IJobObserver observer, TimeProvider time,
+    Func<Policy, GrpoStageSpec, RewardSet, IRolloutSource>? rolloutSource = null, Action<StageContext>? onContext = null)
 {
     long _start;
 
@@ -36,29 +39,32 @@ public sealed class JobRunner(JobSpec spec, string runDirectory, IJobObserver ob
         var rewards = rewardSetup.Set;
         using var log = new MetricsLog(Path.Combine(runDirectory, "metrics.jsonl"));
         string lastCheckpoint = "";
-        void Save(string stage, int step)
+        string Save(string stage, int step)
         {
             var dir = Path.Combine(runDirectory, "checkpoints", step < 0 ? stage : $"{stage}-step{step}");
             Checkpoint.Save(dir, policy.Model, policy.Tokenizer, DTypes.FromConfigName(spec.Checkpoint.DType));
             new RunInfo(spec.Name, stage, Math.Max(step, 0), spec.Task.Template, spec.Seed, spec.Task.Arithmetic.MaxOperand,
                 spec.Task.Arithmetic.MaxFactor, spec.Task.Arithmetic.Operators, spec.Task.TestSize).Save(dir);
             lastCheckpoint = dir;
+            return dir;
         }
         var evaluations = new List<(string, EvalResult)>();
         var context = new StageContext(observer, log, time, jobStart, Save,
             async (stage, step, c) => await EvaluateAsync(policy, $"{stage} step {step}", stage, step, log, c), spec.Evaluation?.EverySteps ?? 0);
+        onContext?.Invoke(context);
         var stages = new List<(string, int)>();
 
         if (spec.Evaluation?.After.Contains("start") == true) evaluations.Add(await EvaluateAsync(policy, "start", "start", 0, log, cancellation));
         for (int i = 0; i < spec.Stages.Count; i++)
         {
             var stage = spec.Stages[i];
+            context.StageIndex = i;
             observer.StageStarted(stage.Name, stage.Kind, stage.Steps);
             int done = stage switch
             {
                 SftStageSpec sft => SftStage.Run(policy, sft, task.Train(stream: 2 * i).GetEnumerator(), spec.Checkpoint.EverySteps, context, cancellation),
-                GrpoStageSpec grpo => await GrpoStage.RunAsync(policy, grpo, rewards, task.Train(stream: 2 * i + 1).GetEnumerator(),
-                    RowRandom.RowSeed(spec.Seed, 7919 + i), spec.Checkpoint.EverySteps, context, cancellation),
+                GrpoStageSpec grpo => await RunGrpoAsync(policy, grpo, rewards, task.Train(stream: 2 * i + 1).GetEnumerator(),
+                    RowRandom.RowSeed(spec.Seed, 7919 + i), context, cancellation),
                 _ => throw new InvalidOperationException($"no runner for stage kind {stage.Kind}"),
             };
             Save(stage.Name, -1);
@@ -68,6 +74,24 @@ public sealed class JobRunner(JobSpec spec, string runDirectory, IJobObserver ob
         }
         RunPlot.Write(log.Path, Path.Combine(runDirectory, "plot.png"), spec.Name);
         return new JobSummary(runDirectory, lastCheckpoint, time.GetElapsedTime(jobStart).TotalSeconds, stages, evaluations);
+    }
+
+    async Task<int> RunGrpoAsync(Policy policy, GrpoStageSpec grpo, RewardSet rewards, IEnumerator<Problem> prompts, long seed, StageContext context, CancellationToken cancellation)
+    {
+        await using var source = rolloutSource?.Invoke(policy, grpo, rewards) ?? new LocalRolloutSource(policy, rewards, grpo.Overlong);
+        // Sampling that runs ahead of the learner must not share the cores' threads with it: with
+        // max_staleness > 0 the two halves of the work each get half the threads (OpenMP teams that
+        // oversubscribe the cores spin and slow everything down many times over).
+        int threads = grpo.MaxStaleness > 0 ? Math.Max(1, spec.Model.Threads / 2) : spec.Model.Threads;
+        torch.set_num_threads(threads);
+        try
+        {
+            return await GrpoStage.RunAsync(policy, grpo, source, prompts, seed, spec.Checkpoint.EverySteps, context, cancellation);
+        }
+        finally
+        {
+            torch.set_num_threads(spec.Model.Threads);
+        }
     }
 
     void Prepare()

@@ -16,7 +16,11 @@ public static class SftStage
         int step = 0;
         for (; step < spec.Steps; step++)
         {
-            cancellation.ThrowIfCancellationRequested();
+            if (cancellation.IsCancellationRequested)
+            {
+                context.Resumable(spec.Name, step, (long)step * spec.BatchSize, 0, optimizer, "cancelled");
+                cancellation.ThrowIfCancellationRequested();
+            }
             if (spec.TimeLimitMinutes is { } limit && context.Time.GetElapsedTime(start).TotalMinutes >= limit)
             {
                 context.Observer.Note($"{spec.Name}: time limit of {limit} min reached after {step} steps");

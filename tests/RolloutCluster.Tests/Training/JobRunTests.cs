@@ -28,14 +28,15 @@ public sealed class JobRunTests
         checkpoint: { every_steps: 60 }
         """;
 
-    static (int Code, string Out, string Err, string RunDir) Run(string job)
+    static async Task<(int Code, string Out, string Err, string RunDir)> Run(string job, bool inProcess = false)
     {
         var dir = TinyModels.TempDir();
         var path = Path.Combine(dir, "job.yaml");
         File.WriteAllText(path, job);
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        int code = CliApp.RunAsync(["run", path, "--output", Path.Combine(dir, "runs")], stdout, stderr).GetAwaiter().GetResult();
+        string[] args = ["run", path, "--output", Path.Combine(dir, "runs"), "--dashboard-port", "0", .. (inProcess ? new[] { "--in-process" } : [])];
+        int code = await CliApp.RunAsync(args, stdout, stderr);
         return (code, stdout.ToString(), stderr.ToString(), Path.Combine(dir, "runs", "e2e"));
     }
 
@@ -44,9 +45,9 @@ public sealed class JobRunTests
             "\"(elapsed_s|timing/[a-z_]+|perf/[a-z_]+|eval/seconds)\":[-0-9.eE+]+", ""));
 
     [Fact]
-    public void A_job_runs_end_to_end_and_writes_its_outputs()
+    public async Task A_job_runs_end_to_end_and_writes_its_outputs()
     {
-        var (code, stdout, stderr, runDir) = Run(Job);
+        var (code, stdout, stderr, runDir) = await Run(Job);
         Assert.True(code == 0, stderr + stdout);
         var rows = MetricsLog.Read(Path.Combine(runDir, "metrics.jsonl"));
         Assert.Equal(150, rows.Count(r => r.Kind == "train" && r.Stage == "sft"));
@@ -69,18 +70,21 @@ public sealed class JobRunTests
     }
 
     [Fact]
-    public void The_same_seed_gives_the_same_metrics()
+    public async Task The_same_seed_gives_the_same_metrics_in_process_and_through_the_grains()
     {
-        var first = Run(Job);
-        var second = Run(Job);
-        Assert.True(first.Code == 0 && second.Code == 0, first.Err + second.Err);
-        Assert.Equal(Deterministic(Path.Combine(first.RunDir, "metrics.jsonl")), Deterministic(Path.Combine(second.RunDir, "metrics.jsonl")));
+        var first = await Run(Job);
+        var second = await Run(Job);
+        var local = await Run(Job, inProcess: true);
+        Assert.True(first.Code == 0 && second.Code == 0 && local.Code == 0, first.Err + second.Err + local.Err);
+        var expected = Deterministic(Path.Combine(first.RunDir, "metrics.jsonl")).ToList();
+        Assert.Equal(expected, Deterministic(Path.Combine(second.RunDir, "metrics.jsonl")));
+        Assert.Equal(expected, Deterministic(Path.Combine(local.RunDir, "metrics.jsonl")));
     }
 
     [Fact]
-    public void A_bad_job_is_refused_before_anything_runs()
+    public async Task A_bad_job_is_refused_before_anything_runs()
     {
-        var (code, _, stderr, runDir) = Run(Job.Replace("group_size: 4", "group_size: 1"));
+        var (code, _, stderr, runDir) = await Run(Job.Replace("group_size: 4", "group_size: 1"));
         Assert.Equal(CliApp.BadInput, code);
         Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Matches(@"^error: .*job\.yaml:\d+:\d+: stages\[1\]\.group_size: expected an integer >= 2, found 1", stderr);
@@ -90,7 +94,7 @@ public sealed class JobRunTests
     [Fact]
     public async Task Eval_reads_the_template_from_the_checkpoint()
     {
-        var (code, _, stderr, runDir) = Run(Job);
+        var (code, _, stderr, runDir) = await Run(Job);
         Assert.True(code == 0, stderr);
         var stdout = new StringWriter();
         var err = new StringWriter();

@@ -1,0 +1,90 @@
+namespace RolloutCluster.Abstractions;
+
+/// <summary>A problem to sample completions for.</summary>
+[GenerateSerializer, Immutable, Alias("rollout.problem")]
+public sealed record ProblemWire(
+    [property: Id(0)] string Id,
+    [property: Id(1)] string Question,
+    [property: Id(2)] string Answer);
+
+/// <summary>Sampling settings.</summary>
+[GenerateSerializer, Immutable, Alias("rollout.sampling")]
+public sealed record SamplingWire(
+    [property: Id(0)] float Temperature,
+    [property: Id(1)] float TopP,
+    [property: Id(2)] int TopK,
+    [property: Id(3)] int MaxNewTokens);
+
+/// <summary>A reward function with its weight and options.</summary>
+[GenerateSerializer, Immutable, Alias("rollout.reward-spec")]
+public sealed record RewardWire(
+    [property: Id(0)] string Name,
+    [property: Id(1)] double Weight,
+    [property: Id(2)] IReadOnlyDictionary<string, string> Options);
+
+/// <summary>
+/// Work for a generator: G completions for each problem with exactly weights version Version of job
+/// Job, then scored by a verifier. Row j of problem i uses the seed derived from (Seed,
+/// (FirstProblem + i)·G + j), so a request split across generators samples what one would.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("rollout.generate-request")]
+public sealed record GenerateRequest(
+    [property: Id(0)] string Job,
+    [property: Id(1)] long Version,
+    [property: Id(2)] IReadOnlyList<ProblemWire> Problems,
+    [property: Id(3)] int FirstProblem,
+    [property: Id(4)] int GroupSize,
+    [property: Id(5)] SamplingWire Sampling,
+    [property: Id(6)] long Seed,
+    [property: Id(7)] string Template,
+    [property: Id(8)] IReadOnlyList<RewardWire> Rewards,
+    [property: Id(9)] string OverlongMode,
+    [property: Id(10)] int OverlongBuffer);
+
+/// <summary>One sampled completion and its scores.</summary>
+[GenerateSerializer, Immutable, Alias("rollout.scored-completion")]
+public sealed record ScoredCompletionWire(
+    [property: Id(0)] int[] TokenIds,
+    [property: Id(1)] float[] LogProbs,
+    [property: Id(2)] string Text,
+    [property: Id(3)] bool Truncated,
+    [property: Id(4)] double Reward,
+    [property: Id(5)] IReadOnlyDictionary<string, double> Values,
+    [property: Id(6)] IReadOnlyDictionary<string, string> Reasons,
+    [property: Id(7)] double RewardTotal);
+
+/// <summary>A scored group: the problem, its prompt ids, its completions, the version and generator that made them.</summary>
+[GenerateSerializer, Immutable, Alias("rollout.scored-group")]
+public sealed record ScoredGroupWire(
+    [property: Id(0)] ProblemWire Problem,
+    [property: Id(1)] int[] Prompt,
+    [property: Id(2)] IReadOnlyList<ScoredCompletionWire> Completions,
+    [property: Id(3)] long WeightsVersion,
+    [property: Id(4)] string Generator);
+
+/// <summary>What a generator returns: the scored groups and how long sampling and scoring took.</summary>
+[GenerateSerializer, Immutable, Alias("rollout.generate-result")]
+public sealed record GenerateResult(
+    [property: Id(0)] IReadOnlyList<ScoredGroupWire> Groups,
+    [property: Id(1)] double SampleSeconds,
+    [property: Id(2)] double ScoreSeconds);
+
+/// <summary>Completions to score, for one problem each (the verifier's input).</summary>
+[GenerateSerializer, Immutable, Alias("rollout.score-request")]
+public sealed record ScoreRequest(
+    [property: Id(0)] IReadOnlyList<RewardWire> Rewards,
+    [property: Id(1)] IReadOnlyList<ScoreItem> Items);
+
+/// <summary>One completion with what its rewards need.</summary>
+[GenerateSerializer, Immutable, Alias("rollout.score-item")]
+public sealed record ScoreItem(
+    [property: Id(0)] string Completion,
+    [property: Id(1)] string? Answer,
+    [property: Id(2)] string? Prompt);
+
+/// <summary>A reward breakdown: the weighted total and each function's value and reason.</summary>
+[GenerateSerializer, Immutable, Alias("rollout.score")]
+public sealed record ScoreWire(
+    [property: Id(0)] double Total,
+    [property: Id(1)] IReadOnlyDictionary<string, double> Values,
+    [property: Id(2)] IReadOnlyDictionary<string, string> Reasons);

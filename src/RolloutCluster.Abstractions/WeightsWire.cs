@@ -1,0 +1,28 @@
+namespace RolloutCluster.Abstractions;
+
+/// <summary>One parameter's place in a packed weights buffer.</summary>
+[GenerateSerializer, Immutable, Alias("rollout.packed-tensor")]
+public sealed record PackedTensorWire(
+    [property: Id(0)] string Name,
+    [property: Id(1)] string DType,
+    [property: Id(2)] long[] Shape,
+    [property: Id(3)] long Offset,
+    [property: Id(4)] long Length);
+
+/// <summary>
+/// A published weights version: the model's architecture and tokenizer (so a generator can build its
+/// replica), the buffer's layout and SHA-256, and how it is split into chunks for transfer.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("rollout.weights-manifest")]
+public sealed record WeightsManifestWire(
+    [property: Id(0)] string Job,
+    [property: Id(1)] long Version,
+    [property: Id(2)] string ModelConfigJson,
+    [property: Id(3)] string TokenizerJson,
+    [property: Id(4)] IReadOnlyList<PackedTensorWire> Tensors,
+    [property: Id(5)] long TotalBytes,
+    [property: Id(6)] string Sha256,
+    [property: Id(7)] int ChunkBytes,
+    [property: Id(8)] int ChunkCount,
+    [property: Id(9)] string DType,
+    [property: Id(10)] string EosToken);

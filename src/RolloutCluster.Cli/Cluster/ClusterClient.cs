@@ -1,0 +1,59 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+using Orleans.Hosting;
+using RolloutCluster.Abstractions;
+
+namespace RolloutCluster.Cli.Cluster;
+
+/// <summary>
+/// An Orleans client for the cluster verbs: through Redis clustering (--cluster) or straight to a
+/// gateway (--gateway, default 127.0.0.1:30000, the embedded and single-silo default).
+/// </summary>
+public sealed class ClusterClient : IAsyncDisposable
+{
+    readonly IHost _host;
+
+    ClusterClient(IHost host) => _host = host;
+
+    public IControlGrain Control => _host.Services.GetRequiredService<IClusterClient>().GetGrain<IControlGrain>(0);
+
+    public static async Task<ClusterClient> ConnectAsync(string? redis, string gateway, string clusterId, string serviceId, CancellationToken cancellation)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders().AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Error);
+        builder.UseOrleansClient(client =>
+        {
+            if (redis is not null) client.UseRedisClustering(o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(redis));
+            else client.UseStaticClustering(ParseGateway(gateway));
+            client.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (clusterId, serviceId));
+            client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
+        });
+        var host = builder.Build();
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        deadline.CancelAfter(TimeSpan.FromSeconds(30));
+        try
+        {
+            await host.StartAsync(deadline.Token);
+        }
+        catch (Exception e) when (e is OperationCanceledException or OrleansException or SiloUnavailableException or TimeoutException or StackExchange.Redis.RedisException)
+        {
+            host.Dispose();
+            throw new UserInputException($"cannot reach the cluster ({(redis is not null ? $"Redis {redis}" : $"gateway {gateway}")}): {e.Message.Split('\n')[0]}");
+        }
+        return new ClusterClient(host);
+    }
+
+    static IPEndPoint ParseGateway(string text) =>
+        IPEndPoint.TryParse(text, out var endpoint) && endpoint.Port > 0 ? endpoint
+            : throw new UserInputException($"--gateway: expected host:port (an IP address and a port), found \"{text}\"");
+
+    public async ValueTask DisposeAsync()
+    {
+        try { await _host.StopAsync(TimeSpan.FromSeconds(5)); }
+        catch (Exception e) when (e is OrleansException or OperationCanceledException) { }
+        _host.Dispose();
+    }
+}

@@ -1,0 +1,53 @@
+using RolloutCluster.Abstractions;
+using RolloutCluster.Algorithms;
+using RolloutCluster.Training.Evaluation;
+using RolloutCluster.Training.Runtime;
+
+namespace RolloutCluster.Cli.Cluster;
+
+/// <summary>
+/// Follows a job through the control grain: polls its progress events and replays them into an
+/// <see cref="IJobObserver"/> (progress bars, lines), until the job ends.
+/// </summary>
+public static class JobWatcher
+{
+    public static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(250);
+
+    public static async Task<(JobInfo Job, List<(string Label, EvalResult Result)> Evaluations)> FollowAsync(IControlGrain control, string job,
+        IJobObserver observer, TimeProvider time, CancellationToken cancellation = default)
+    {
+        var evaluations = new List<(string, EvalResult)>();
+        int next = 0;
+        while (true)
+        {
+            var page = await control.WatchAsync(job, next);
+            foreach (var e in page.Events) Replay(e, observer, evaluations);
+            next = page.Next;
+            if (page.Job.State is JobState.Completed or JobState.Failed or JobState.Cancelled)
+            {
+                // The final events may land just after the state changes; take them too.
+                var rest = await control.WatchAsync(job, next);
+                foreach (var e in rest.Events) Replay(e, observer, evaluations);
+                return (rest.Job, evaluations);
+            }
+            await Task.Delay(Poll, time, cancellation);
+        }
+    }
+
+    static void Replay(ProgressEvent e, IJobObserver observer, List<(string, EvalResult)> evaluations)
+    {
+        switch (e.Kind)
+        {
+            case "stage_started": observer.StageStarted(e.Stage, e.Message, e.Steps); break;
+            case "step": observer.StepCompleted(e.Stage, e.Step, e.Steps, new Metrics().Merge(e.Metrics)); break;
+            case "stage_completed": observer.StageCompleted(e.Stage, e.Step, e.Message); break;
+            case "eval_started": observer.EvaluationStarted(e.Stage, e.Step, e.Steps); break;
+            case "eval_completed":
+                var result = EvalResult.FromMetrics("eval", e.Metrics, e.Steps);
+                evaluations.Add((e.Stage, result));
+                observer.EvaluationCompleted(e.Stage, result);
+                break;
+            default: observer.Note(e.Message); break;
+        }
+    }
+}

@@ -1,0 +1,69 @@
+using Orleans.Runtime;
+using RolloutCluster.Abstractions;
+using RolloutCluster.Training.Jobs;
+using RolloutCluster.Training.Runtime;
+
+namespace RolloutCluster.Grains;
+
+/// <summary>
+/// Rollouts from the cluster: a request's problems are split into contiguous slices across the live
+/// generators (every silo's devices), each slice sampled with the request's weights version and scored
+/// on the generator's silo; a slice whose generator fails is sent to the next live one. Seeds follow
+/// the problem's index in the request, so the split does not change what is sampled.
+/// </summary>
+public sealed class ClusterRolloutSource(IGrainFactory grains, string job, Policy policy, GrpoStageSpec stage,
+    IReadOnlyList<RewardWire> rewards, string template, WeightStore store) : IRolloutSource
+{
+    const int Attempts = 3;
+
+    public Task PublishAsync(long version, long oldestNeeded, CancellationToken cancellation)
+    {
+        store.Publish(job, version, oldestNeeded, policy);
+        return Task.CompletedTask;
+    }
+
+    public async Task<IReadOnlyList<ScoredGroup>> SampleAsync(RolloutRequest request, CancellationToken cancellation)
+    {
+        var generators = await LiveGeneratorsAsync();
+        if (generators.Count == 0) throw new InvalidOperationException("no live generator in the cluster");
+        int slices = Math.Min(generators.Count, request.Problems.Count);
+        var tasks = new List<Task<GenerateResult>>(slices);
+        int start = 0;
+        for (int s = 0; s < slices; s++)
+        {
+            int count = request.Problems.Count / slices + (s < request.Problems.Count % slices ? 1 : 0);
+            var slice = new GenerateRequest(job, request.Version, request.Problems.Skip(start).Take(count).Select(p => p.ToWire()).ToList(), start,
+                request.GroupSize, request.Sampling.ToWire(), request.Seed, template, rewards, stage.Overlong.Mode, stage.Overlong.Buffer);
+            tasks.Add(GenerateAsync(slice, generators, s, cancellation));
+            start += count;
+        }
+        var results = await Task.WhenAll(tasks);
+        return results.SelectMany(r => r.Groups).Select(g => g.FromWire()).ToList();
+    }
+
+    async Task<GenerateResult> GenerateAsync(GenerateRequest slice, IReadOnlyList<string> generators, int first, CancellationToken cancellation)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            var generator = generators[(first + attempt) % generators.Count];
+            try
+            {
+                return await grains.GetGrain<IGeneratorGrain>(generator).GenerateAsync(slice, cancellation);
+            }
+            catch (Exception) when (attempt + 1 < Math.Min(Attempts, generators.Count + 1) && !cancellation.IsCancellationRequested)
+            {
+                // The silo may be gone; the next generator (on another silo if there is one) takes the slice.
+            }
+        }
+    }
+
+    async Task<IReadOnlyList<string>> LiveGeneratorsAsync()
+    {
+        var registered = await grains.GetGrain<IGeneratorDirectoryGrain>(0).GetAsync();
+        var hosts = await grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);
+        var live = hosts.Keys.Select(s => s.ToParsableString()).ToHashSet(StringComparer.Ordinal);
+        return registered.Where(r => live.Contains(r.Silo)).Select(r => r.Generator).ToList();
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}

@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using RolloutCluster.Abstractions;
+using RolloutCluster.Data;
+using RolloutCluster.Model;
+using RolloutCluster.Model.Checkpoints;
+using RolloutCluster.Model.Tokenizers;
+using RolloutCluster.Model.Transformer;
+using RolloutCluster.Model.Weights;
+using RolloutCluster.Training.Jobs;
+using RolloutCluster.Training.Runtime;
+using TorchSharp;
+
+namespace RolloutCluster.Grains;
+
+/// <summary>
+/// A policy replica on one device of one silo. Each request names a job and a weights version: the
+/// version comes from the silo's <see cref="WeightCache"/> (fetched once per silo), is unpacked into
+/// the replica if it is not the one loaded, and sampling runs on a thread of its own (it is
+/// CPU/GPU-bound and must not hold an Orleans scheduler thread). Completions are scored by a verifier
+/// on the same silo. Not reentrant: one request at a time per device.
+/// </summary>
+[SiloKeyedPlacement]
+public sealed partial class GeneratorGrain(WeightCache cache, ILogger<GeneratorGrain> logger) : Grain, IGeneratorGrain, IDisposable
+{
+    string? _job;
+    long _version = -1;
+    CausalLm? _model;
+    ITokenizer? _tokenizer;
+
+    public async Task<GenerateResult> GenerateAsync(GenerateRequest request, CancellationToken cancellation = default)
+    {
+        var weights = await cache.GetAsync(request.Job, request.Version);
+        var clock = Stopwatch.StartNew();
+        var groups = await Task.Factory.StartNew(() => Sample(request, weights), cancellation, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        double sampleSeconds = clock.Elapsed.TotalSeconds;
+        clock.Restart();
+        var items = groups.SelectMany(g => g.Completions.Select(c => new ScoreItem(c.Text, g.Problem.Answer, g.Problem.Question))).ToList();
+        var scores = await GrainFactory.GetGrain<IVerifierGrain>(0).ScoreAsync(new ScoreRequest(request.Rewards, items), cancellation);
+        var overlong = new OverlongSpec(request.OverlongMode, request.OverlongBuffer);
+        var result = new List<ScoredGroupWire>(groups.Count);
+        int k = 0;
+        foreach (var g in groups)
+        {
+            var completions = g.Completions.Select(c =>
+            {
+                var s = scores[k++];
+                return new ScoredCompletionWire(c.TokenIds, c.LogProbs, c.Text, c.Finish == Model.Sampling.FinishReason.Length,
+                    s.Total + GroupScoring.Penalty(c, overlong, request.Sampling.MaxNewTokens), s.Values, s.Reasons, s.Total);
+            }).ToList();
+            result.Add(new ScoredGroupWire(g.Problem.ToWire(), g.Prompt, completions, g.WeightsVersion, g.Generator));
+        }
+        return new GenerateResult(result, sampleSeconds, clock.Elapsed.TotalSeconds);
+    }
+
+    IReadOnlyList<SampledGroup> Sample(GenerateRequest request, CachedWeights weights)
+    {
+        EnsureReplica(request.Job, weights);
+        if (_version != request.Version)
+        {
+            WeightPack.Unpack(_model!, weights.Buffer, weights.ToManifest());
+            _version = request.Version;
+        }
+        var policy = new Policy(_model!, _tokenizer!, PromptTemplate.Get(request.Template));
+        return GroupSampler.Sample(policy, request.Problems.Select(p => p.FromWire()).ToList(), request.GroupSize, request.Sampling.FromWire(),
+            request.Seed, request.Version, firstProblem: request.FirstProblem, generator: this.GetPrimaryKeyString());
+    }
+
+    void EnsureReplica(string job, CachedWeights weights)
+    {
+        if (_job == job && _model is not null) return;
+        _model?.Dispose();
+        var config = JsonSerializer.Deserialize<ModelConfig>(weights.Manifest.ModelConfigJson)
+            ?? throw new InvalidDataException($"job {job}: the weights manifest has no model configuration");
+        var device = this.GetPrimaryKeyString().Split('/').Last();
+        var (target, note) = TorchDevices.Select(device == "cpu" ? "cpu" : device);
+        if (note is not null) LogDeviceFallback(logger, note);
+        _model = new CausalLm(config);
+        _model.to(DTypes.FromConfigName(weights.Manifest.DType) ?? torch.ScalarType.Float32).to(target);
+        _tokenizer = TokenizerJson.Parse(weights.Manifest.TokenizerJson, weights.Manifest.EosToken, $"job {job} tokenizer");
+        _job = job;
+        _version = -1;
+        LogReplica(logger, job, config.ParameterCount(), device);
+    }
+
+    public void Dispose() => _model?.Dispose();
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Generator replica for job {Job}: {Parameters} parameters on {Device}")]
+    static partial void LogReplica(ILogger logger, string job, long parameters, string device);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Note}")]
+    static partial void LogDeviceFallback(ILogger logger, string note);
+}

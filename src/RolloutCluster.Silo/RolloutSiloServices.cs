@@ -1,0 +1,26 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Hosting;
+using RolloutCluster.Grains;
+using RolloutCluster.Rewards.Sandbox;
+
+namespace RolloutCluster.Silo;
+
+/// <summary>What every silo of the cluster registers, real or under TestingHost: placement, the weight cache, rewards, devices.</summary>
+public static class RolloutSiloServices
+{
+    public static ISiloBuilder AddRolloutCluster(this ISiloBuilder silo, SiloConfig config)
+    {
+        silo.AddPlacementDirector<SiloKeyedPlacementStrategy, SiloKeyedPlacementDirector>();
+        silo.Services.AddSingleton(TimeProvider.System);
+        silo.Services.AddSingleton<WeightCache>();
+        silo.Services.AddSingleton(SiloDevices.Discover(config.Devices));
+        silo.Services.AddSingleton(new SandboxOptions
+        {
+            Isolation = config.SandboxIsolation switch { "none" => SandboxIsolation.None, "no-cgroups" => SandboxIsolation.NoCgroups, _ => SandboxIsolation.Full },
+            Lanes = config.SandboxLanes > 0 ? config.SandboxLanes : Math.Max(1, Environment.ProcessorCount),
+        });
+        silo.Services.AddSingleton<RewardHost>();
+        silo.Services.AddHostedService<GeneratorRegistration>();
+        return silo;
+    }
+}

@@ -1,0 +1,46 @@
+namespace RolloutCluster.Silo;
+
+/// <summary>
+/// A silo's settings, bound from the "Rollout" section of appsettings.json, ROLLOUT__* environment
+/// variables and command-line flags, in that order of precedence. Every listener binds to 127.0.0.1
+/// unless ListenAddress says otherwise.
+/// </summary>
+public sealed record SiloConfig
+{
+    public string ClusterId { get; init; } = "rollout";
+    public string ServiceId { get; init; } = "rollout-cluster";
+
+    /// <summary>A Redis connection string for clustering (several silos); null runs a single silo with localhost clustering.</summary>
+    public string? Redis { get; init; }
+
+    public string ListenAddress { get; init; } = "127.0.0.1";
+
+    /// <summary>The address other silos and clients use to reach this one (defaults to ListenAddress).</summary>
+    public string? AdvertisedAddress { get; init; }
+
+    public int SiloPort { get; init; } = 11111;
+    public int GatewayPort { get; init; } = 30000;
+
+    /// <summary>The Orleans dashboard and /metrics (Prometheus); 0 turns the web listener off.</summary>
+    public int DashboardPort { get; init; } = 8080;
+
+    /// <summary>"auto" (every CUDA device, else the CPU) or "cpu": one generator grain per device.</summary>
+    public string Devices { get; init; } = "auto";
+
+    /// <summary>Code sandbox isolation for code rewards: full, no-cgroups or none.</summary>
+    public string SandboxIsolation { get; init; } = "full";
+
+    /// <summary>Sandbox lanes on this silo (0 = one per core).</summary>
+    public int SandboxLanes { get; init; }
+
+    /// <summary>Returns what is wrong, naming the setting, or null.</summary>
+    public string? Validate() =>
+        SiloPort is < 1 or > 65535 ? $"Rollout:SiloPort must be a port number, found {SiloPort}"
+        : GatewayPort is < 1 or > 65535 ? $"Rollout:GatewayPort must be a port number, found {GatewayPort}"
+        : DashboardPort is < 0 or > 65535 ? $"Rollout:DashboardPort must be a port number or 0, found {DashboardPort}"
+        : !System.Net.IPAddress.TryParse(ListenAddress, out _) ? $"Rollout:ListenAddress must be an IP address, found \"{ListenAddress}\""
+        : AdvertisedAddress is { } a && !System.Net.IPAddress.TryParse(a, out _) ? $"Rollout:AdvertisedAddress must be an IP address, found \"{a}\""
+        : Devices is not ("auto" or "cpu") ? $"Rollout:Devices must be auto or cpu, found \"{Devices}\""
+        : SandboxIsolation is not ("full" or "no-cgroups" or "none") ? $"Rollout:SandboxIsolation must be full, no-cgroups or none, found \"{SandboxIsolation}\""
+        : null;
+}
