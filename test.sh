@@ -7,8 +7,9 @@ cd "$root"
 
 # Debian packages the tests use:
 #   python3-torch, libopenblas0-pthread: the independent PyTorch reference the model is checked against;
-#   python3, bubblewrap: the code sandbox (Python programs run under bwrap, seccomp and cgroups).
-packages=(python3 python3-torch libopenblas0-pthread bubblewrap)
+#   python3, bubblewrap: the code sandbox (Python programs run under bwrap, seccomp and cgroups);
+#   chromium: the dashboard test loads the Orleans dashboard in a real headless browser.
+packages=(python3 python3-torch libopenblas0-pthread bubblewrap chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -83,7 +83,8 @@ public sealed partial class LearnerGrain(TimeProvider time, ILogger<LearnerGrain
     JobInfo Info()
     {
         var accounting = _context?.Accounting.Values.LastOrDefault();
-        return new JobInfo(this.GetPrimaryKeyString(), _state, _progress.Stage, _progress.Step, _progress.Steps, _message, _submitted, time.GetUtcNow(),
+        string message = _state is JobState.Running && _progress.Stage.Length > 0 ? $"running {_progress.Stage}" : _message;
+        return new JobInfo(this.GetPrimaryKeyString(), _state, _progress.Stage, _progress.Step, _progress.Steps, message, _submitted, time.GetUtcNow(),
             _runDirectory, _progress.Checkpoint, accounting?.ToWire() ?? CountsFrom(_progress.Latest), _progress.Latest);
     }
 
