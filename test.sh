@@ -8,8 +8,9 @@ cd "$root"
 # Debian packages the tests use:
 #   python3-torch, libopenblas0-pthread: the independent PyTorch reference the model is checked against;
 #   python3, bubblewrap: the code sandbox (Python programs run under bwrap, seccomp and cgroups);
-#   chromium: the dashboard test loads the Orleans dashboard in a real headless browser.
-packages=(python3 python3-torch libopenblas0-pthread bubblewrap chromium)
+#   chromium: the dashboard test loads the Orleans dashboard in a real headless browser;
+#   redis-server: the multi-process cluster tests (Redis clustering and job state, via cluster/local-cluster.sh).
+packages=(python3 python3-torch libopenblas0-pthread bubblewrap chromium redis-server)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

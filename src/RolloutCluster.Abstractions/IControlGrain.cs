@@ -23,6 +23,14 @@ public interface IControlGrain : IGrainWithIntegerKey
     [Alias("watch")]
     Task<ProgressPage> WatchAsync(string job, int from);
 
+    /// <summary>Continues a stopped job (cancelled, failed, or left running by a cluster that went down) from its latest resumable checkpoint.</summary>
+    [Alias("resume")]
+    Task<JobLookup> ResumeAsync(string job);
+
+    /// <summary>Makes sure every running job's learner is active, restarting a learner whose silo died (called by each silo every few seconds).</summary>
+    [Alias("keep-jobs-running")]
+    Task KeepJobsRunningAsync();
+
     /// <summary>Records a job's latest status (called by its learner).</summary>
     [Alias("report")]
     Task ReportAsync(JobInfo job);

@@ -10,6 +10,14 @@ public interface ILearnerGrain : IGrainWithStringKey
     [Alias("start")]
     Task StartAsync(JobSubmission submission);
 
+    /// <summary>Continues the job from the latest resumable checkpoint in its run directory (from the start if there is none).</summary>
+    [Alias("resume")]
+    Task<JobInfo> ResumeAsync();
+
+    /// <summary>Activates the learner and, if its durable record says running but nothing runs here (its silo died), resumes the job.</summary>
+    [Alias("ensure-running")]
+    Task<JobInfo> EnsureRunningAsync();
+
     /// <summary>The job's current status.</summary>
     [Alias("status")]
     Task<JobInfo> StatusAsync();

@@ -1,11 +1,15 @@
 namespace RolloutCluster.Abstractions;
 
-/// <summary>A job as submitted: the job file's text (YAML or JSON) and its name for messages.</summary>
+/// <summary>
+/// A job as submitted: the job file's text (YAML or JSON) and its name for messages. With Resume, the
+/// job continues from the latest resumable checkpoint in its run directory instead of starting afresh.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("rollout.job-submission")]
 public sealed record JobSubmission(
     [property: Id(0)] string JobText,
     [property: Id(1)] string FileName,
-    [property: Id(2)] string? RunDirectory = null);
+    [property: Id(2)] string? RunDirectory = null,
+    [property: Id(3)] bool Resume = false);
 
 /// <summary>Where a job is in its life.</summary>
 [GenerateSerializer, Alias("rollout.job-state")]
@@ -36,7 +40,7 @@ public sealed record GroupCounts(
     public bool Balanced => Dispatched == Trained + DroppedStale + DroppedNoSignal + DroppedSurplus + DroppedUnused + Failed + InFlight;
 }
 
-/// <summary>A job's status as the control grain reports it.</summary>
+/// <summary>A job's status as the control grain reports it. Host is the silo endpoint running its learner (null when none does); Epoch counts its starts and resumes.</summary>
 [GenerateSerializer, Immutable, Alias("rollout.job-info")]
 public sealed record JobInfo(
     [property: Id(0)] string Name,
@@ -50,7 +54,9 @@ public sealed record JobInfo(
     [property: Id(8)] string RunDirectory,
     [property: Id(9)] string? Checkpoint,
     [property: Id(10)] GroupCounts Groups,
-    [property: Id(11)] IReadOnlyDictionary<string, double> LatestMetrics);
+    [property: Id(11)] IReadOnlyDictionary<string, double> LatestMetrics,
+    [property: Id(12)] string? Host = null,
+    [property: Id(13)] long Epoch = 0);
 
 /// <summary>The answer to a submission: accepted with the job's info, or refused with the reason (file, line, field).</summary>
 [GenerateSerializer, Immutable, Alias("rollout.submit-result")]

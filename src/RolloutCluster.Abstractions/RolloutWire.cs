@@ -25,7 +25,8 @@ public sealed record RewardWire(
 /// <summary>
 /// Work for a generator: G completions for each problem with exactly weights version Version of job
 /// Job, then scored by a verifier. Row j of problem i uses the seed derived from (Seed,
-/// (FirstProblem + i)·G + j), so a request split across generators samples what one would.
+/// (FirstProblem + i)·G + j), so a request split across generators samples what one would. Epoch
+/// counts the learner's (re)starts: versions of an earlier run of the job are never served for a later one.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("rollout.generate-request")]
 public sealed record GenerateRequest(
@@ -39,7 +40,8 @@ public sealed record GenerateRequest(
     [property: Id(7)] string Template,
     [property: Id(8)] IReadOnlyList<RewardWire> Rewards,
     [property: Id(9)] string OverlongMode,
-    [property: Id(10)] int OverlongBuffer);
+    [property: Id(10)] int OverlongBuffer,
+    [property: Id(11)] long Epoch = 0);
 
 /// <summary>One sampled completion and its scores.</summary>
 [GenerateSerializer, Immutable, Alias("rollout.scored-completion")]
@@ -62,12 +64,13 @@ public sealed record ScoredGroupWire(
     [property: Id(3)] long WeightsVersion,
     [property: Id(4)] string Generator);
 
-/// <summary>What a generator returns: the scored groups and how long sampling and scoring took.</summary>
+/// <summary>What a generator returns: the scored groups and how long sampling, scoring and waiting for the weights version took.</summary>
 [GenerateSerializer, Immutable, Alias("rollout.generate-result")]
 public sealed record GenerateResult(
     [property: Id(0)] IReadOnlyList<ScoredGroupWire> Groups,
     [property: Id(1)] double SampleSeconds,
-    [property: Id(2)] double ScoreSeconds);
+    [property: Id(2)] double ScoreSeconds,
+    [property: Id(3)] double WeightsSeconds = 0);
 
 /// <summary>Completions to score, for one problem each (the verifier's input).</summary>
 [GenerateSerializer, Immutable, Alias("rollout.score-request")]

@@ -12,9 +12,12 @@ namespace RolloutCluster.Grains;
 /// the problem's index in the request, so the split does not change what is sampled.
 /// </summary>
 public sealed class ClusterRolloutSource(IGrainFactory grains, string job, Policy policy, GrpoStageSpec stage,
-    IReadOnlyList<RewardWire> rewards, string template, WeightStore store) : IRolloutSource
+    IReadOnlyList<RewardWire> rewards, string template, WeightStore store, long epoch = 0) : IRolloutSource
 {
     const int Attempts = 3;
+    readonly Lock _lock = new();
+    double _weightsWaitMax, _weightsWaitSum;
+    int _slices, _retries;
 
     public Task PublishAsync(long version, long oldestNeeded, CancellationToken cancellation)
     {
@@ -33,12 +36,35 @@ public sealed class ClusterRolloutSource(IGrainFactory grains, string job, Polic
         {
             int count = request.Problems.Count / slices + (s < request.Problems.Count % slices ? 1 : 0);
             var slice = new GenerateRequest(job, request.Version, request.Problems.Skip(start).Take(count).Select(p => p.ToWire()).ToList(), start,
-                request.GroupSize, request.Sampling.ToWire(), request.Seed, template, rewards, stage.Overlong.Mode, stage.Overlong.Buffer);
+                request.GroupSize, request.Sampling.ToWire(), request.Seed, template, rewards, stage.Overlong.Mode, stage.Overlong.Buffer, epoch);
             tasks.Add(GenerateAsync(slice, generators, s, cancellation));
             start += count;
         }
         var results = await Task.WhenAll(tasks);
+        lock (_lock)
+        {
+            foreach (var r in results) (_weightsWaitMax, _weightsWaitSum, _slices) = (Math.Max(_weightsWaitMax, r.WeightsSeconds), _weightsWaitSum + r.WeightsSeconds, _slices + 1);
+        }
         return results.SelectMany(r => r.Groups).Select(g => g.FromWire()).ToList();
+    }
+
+    /// <summary>
+    /// timing/weights_wait_max_s: the longest a generator waited for the requested weights version
+    /// (its silo fetching it from the learner; near 0 once cached), i.e. the broadcast's critical path.
+    /// </summary>
+    public Algorithms.Metrics TakeMetrics()
+    {
+        lock (_lock)
+        {
+            var metrics = new Algorithms.Metrics
+            {
+                ["timing/weights_wait_max_s"] = _weightsWaitMax,
+                ["timing/weights_wait_mean_s"] = _slices > 0 ? _weightsWaitSum / _slices : 0,
+                ["rollout/slice_retries"] = _retries,
+            };
+            (_weightsWaitMax, _weightsWaitSum, _slices, _retries) = (0, 0, 0, 0);
+            return metrics;
+        }
     }
 
     async Task<GenerateResult> GenerateAsync(GenerateRequest slice, IReadOnlyList<string> generators, int first, CancellationToken cancellation)
@@ -53,6 +79,7 @@ public sealed class ClusterRolloutSource(IGrainFactory grains, string job, Polic
             catch (Exception) when (attempt + 1 < Math.Min(Attempts, generators.Count + 1) && !cancellation.IsCancellationRequested)
             {
                 // The silo may be gone; the next generator (on another silo if there is one) takes the slice.
+                lock (_lock) _retries++;
             }
         }
     }

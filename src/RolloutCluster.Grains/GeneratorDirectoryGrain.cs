@@ -3,19 +3,22 @@ using RolloutCluster.Abstractions;
 namespace RolloutCluster.Grains;
 
 /// <summary>
-/// Which generators exist. Silos register theirs at start-up and again periodically, so the list
-/// heals if this grain moves to another silo; callers filter it by live membership.
+/// Which generators exist. Silos register theirs at start-up and again every few seconds; the list is
+/// also kept in grain storage, so when this grain is reactivated after its silo died it still knows the
+/// others at once. Callers filter it by live membership, so entries of dead silos do no harm.
 /// </summary>
-public sealed class GeneratorDirectoryGrain : Grain, IGeneratorDirectoryGrain
+public sealed class GeneratorDirectoryGrain([PersistentState("generators", RolloutStorage.Name)] IPersistentState<GeneratorDirectory> directory)
+    : Grain, IGeneratorDirectoryGrain
 {
-    readonly Dictionary<string, IReadOnlyList<string>> _bySilo = new(StringComparer.Ordinal);
+    Dictionary<string, List<string>> BySilo => directory.State.BySilo;
 
-    public Task RegisterAsync(string silo, IReadOnlyList<string> generators)
+    public async Task RegisterAsync(string silo, IReadOnlyList<string> generators)
     {
-        _bySilo[silo] = generators;
-        return Task.CompletedTask;
+        if (BySilo.TryGetValue(silo, out var known) && known.SequenceEqual(generators, StringComparer.Ordinal)) return;
+        BySilo[silo] = [.. generators];
+        await directory.WriteStateAsync();
     }
 
     public Task<IReadOnlyList<(string Silo, string Generator)>> GetAsync() =>
-        Task.FromResult<IReadOnlyList<(string, string)>>(_bySilo.SelectMany(kv => kv.Value.Select(g => (kv.Key, g))).OrderBy(x => x.g, StringComparer.Ordinal).ToList());
+        Task.FromResult<IReadOnlyList<(string, string)>>(BySilo.SelectMany(kv => kv.Value.Select(g => (kv.Key, g))).OrderBy(x => x.g, StringComparer.Ordinal).ToList());
 }

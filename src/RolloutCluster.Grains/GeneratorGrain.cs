@@ -17,41 +17,29 @@ namespace RolloutCluster.Grains;
 /// <summary>
 /// A policy replica on one device of one silo. Each request names a job and a weights version: the
 /// version comes from the silo's <see cref="WeightCache"/> (fetched once per silo), is unpacked into
-/// the replica if it is not the one loaded, and sampling runs on a thread of its own (it is
+/// the replica if it is not the one loaded, and sampling runs on the replica's own long-lived thread (it is
 /// CPU/GPU-bound and must not hold an Orleans scheduler thread). Completions are scored by a verifier
 /// on the same silo. Not reentrant: one request at a time per device.
 /// </summary>
 [SiloKeyedPlacement]
-public sealed partial class GeneratorGrain(WeightCache cache, ILogger<GeneratorGrain> logger) : Grain, IGeneratorGrain, IDisposable
+public sealed partial class GeneratorGrain(WeightCache cache, GeneratorActivity activity, ILogger<GeneratorGrain> logger) : Grain, IGeneratorGrain, IDisposable
 {
     string? _job;
     long _version = -1;
     CausalLm? _model;
     ITokenizer? _tokenizer;
+    readonly DedicatedThread _torch = new("generator");
 
     public async Task<GenerateResult> GenerateAsync(GenerateRequest request, CancellationToken cancellation = default)
     {
-        var weights = await cache.GetAsync(request.Job, request.Version);
         var clock = Stopwatch.StartNew();
-        var groups = await Task.Factory.StartNew(() => Sample(request, weights), cancellation, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        double sampleSeconds = clock.Elapsed.TotalSeconds;
+        var weights = await cache.GetAsync(request.Job, request.Epoch, request.Version);
+        double weightsSeconds = clock.Elapsed.TotalSeconds;
         clock.Restart();
-        var items = groups.SelectMany(g => g.Completions.Select(c => new ScoreItem(c.Text, g.Problem.Answer, g.Problem.Question))).ToList();
-        var scores = await GrainFactory.GetGrain<IVerifierGrain>(0).ScoreAsync(new ScoreRequest(request.Rewards, items), cancellation);
-        var overlong = new OverlongSpec(request.OverlongMode, request.OverlongBuffer);
-        var result = new List<ScoredGroupWire>(groups.Count);
-        int k = 0;
-        foreach (var g in groups)
-        {
-            var completions = g.Completions.Select(c =>
-            {
-                var s = scores[k++];
-                return new ScoredCompletionWire(c.TokenIds, c.LogProbs, c.Text, c.Finish == Model.Sampling.FinishReason.Length,
-                    s.Total + GroupScoring.Penalty(c, overlong, request.Sampling.MaxNewTokens), s.Values, s.Reasons, s.Total);
-            }).ToList();
-            result.Add(new ScoredGroupWire(g.Problem.ToWire(), g.Prompt, completions, g.WeightsVersion, g.Generator));
-        }
-        return new GenerateResult(result, sampleSeconds, clock.Elapsed.TotalSeconds);
+        var groups = await _torch.RunAsync(() => Sample(request, weights), cancellation);
+        var result = await GroupVerification.ScoreAsync(GrainFactory, request, groups, clock.Elapsed.TotalSeconds, cancellation);
+        activity.Record(this.GetPrimaryKeyString(), result.SampleSeconds, result.ScoreSeconds, result.Groups.Count);
+        return result with { WeightsSeconds = weightsSeconds };
     }
 
     IReadOnlyList<SampledGroup> Sample(GenerateRequest request, CachedWeights weights)
@@ -84,7 +72,12 @@ public sealed partial class GeneratorGrain(WeightCache cache, ILogger<GeneratorG
         LogReplica(logger, job, config.ParameterCount(), device);
     }
 
-    public void Dispose() => _model?.Dispose();
+    public void Dispose()
+    {
+        var model = _model;
+        _ = _torch.RunAsync(() => { model?.Dispose(); return 0; });
+        _torch.Dispose();
+    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Generator replica for job {Job}: {Parameters} parameters on {Device}")]
     static partial void LogReplica(ILogger logger, string job, long parameters, string device);

@@ -18,7 +18,7 @@ public sealed record SiloDevices(IReadOnlyList<string> Devices)
 
 /// <summary>
 /// Registers this silo's generators ("silo/device") with the directory once the silo is up, and every
-/// 10 s after, so a directory that moved to another silo learns them again.
+/// 5 s after, so a directory that lost its state learns them again.
 /// </summary>
 public sealed partial class GeneratorRegistration(ILocalSiloDetails silo, IGrainFactory grains, SiloDevices devices, TimeProvider time,
     ILogger<GeneratorRegistration> logger) : BackgroundService
@@ -42,7 +42,7 @@ public sealed partial class GeneratorRegistration(ILocalSiloDetails silo, IGrain
             {
                 LogRegistrationFailed(logger, e.Message);
             }
-            try { await Task.Delay(logged ? TimeSpan.FromSeconds(10) : TimeSpan.FromSeconds(1), time, stoppingToken); }
+            try { await Task.Delay(logged ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(1), time, stoppingToken); }
             catch (OperationCanceledException) { }
         }
     }

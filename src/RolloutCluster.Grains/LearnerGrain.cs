@@ -9,64 +9,142 @@ namespace RolloutCluster.Grains;
 /// One per job. Runs the job's stages (<see cref="JobRunner"/>) on a thread of its own — training is
 /// CPU/GPU-bound and must not hold an Orleans scheduler thread — with GRPO rollouts coming from the
 /// cluster's generators (<see cref="ClusterRolloutSource"/>). Grain calls (status, progress, weight
-/// chunks, cancel) are served meanwhile. The only writer of the job's weights.
+/// chunks, cancel) are served meanwhile. The only writer of the job's weights. Its record is durable:
+/// if its silo dies, the next <see cref="EnsureRunningAsync"/> (the silos' <c>JobKeeper</c> asks every
+/// few seconds) activates it elsewhere and it continues from the latest resumable checkpoint.
 /// </summary>
-public sealed partial class LearnerGrain(TimeProvider time, ILogger<LearnerGrain> logger) : Grain, ILearnerGrain
+public sealed partial class LearnerGrain(
+    [PersistentState("job", RolloutStorage.Name)] IPersistentState<LearnerRecord> record,
+    ILocalSiloDetails silo, LearnerOptions options, TimeProvider time, ILogger<LearnerGrain> logger) : Grain, ILearnerGrain
 {
     readonly WeightStore _weights = new();
     readonly ProgressRecorder _progress = new();
     CancellationTokenSource? _cancel;
     JobSpec? _spec;
-    string _runDirectory = "";
-    JobState _state = JobState.Pending;
-    string _message = "";
-    DateTimeOffset _submitted;
     StageContext? _context;
     long _lastReport;
 
-    public Task StartAsync(JobSubmission submission)
+    // The durable record may only be touched on the activation's own scheduler (Orleans checks), but
+    // status is also built on the training thread: it reads this copy, which only grain turns replace.
+    volatile LearnerRecord _view = new();
+    bool _exists;
+
+    LearnerRecord Record => record.State;
+    bool RunningHere => _cancel is not null;
+
+    async Task SaveAsync()
     {
-        if (_state is JobState.Running) throw new InvalidOperationException($"job {this.GetPrimaryKeyString()} is already running");
-        _spec = JobFile.Parse(submission.JobText, submission.FileName);
-        _runDirectory = submission.RunDirectory ?? Path.Combine("runs", _spec.Name);
-        _submitted = time.GetUtcNow();
-        _state = JobState.Running;
-        _message = "starting";
+        await record.WriteStateAsync();
+        _exists = true;
+        _view = Record.Copy();
+    }
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _exists = record.RecordExists;
+        _view = Record.Copy();
+        // Raised on the training thread, which must not touch the activation: capture the factory here.
+        var grains = GrainFactory;
+        _progress.Changed += () => Report(grains, throttle: true);
+        return Task.CompletedTask;
+    }
+
+    public async Task StartAsync(JobSubmission submission)
+    {
+        if (RunningHere) throw new InvalidOperationException($"job {this.GetPrimaryKeyString()} is already running");
+        var spec = JobFile.Parse(submission.JobText, submission.FileName);
+        Record.Submission = submission;
+        Record.RunDirectory = submission.RunDirectory ?? Path.Combine(options.RunsDirectory, spec.Name);
+        Record.SubmittedAt = time.GetUtcNow();
+        if (submission.Resume) await ResumeFromLatestAsync("resumed");
+        else await LaunchAsync(spec, resume: null, "starting");
+    }
+
+    public async Task<JobInfo> ResumeAsync()
+    {
+        if (!record.RecordExists || Record.Submission is null) throw new InvalidOperationException($"job {this.GetPrimaryKeyString()} was never submitted");
+        if (RunningHere) throw new InvalidOperationException($"job {this.GetPrimaryKeyString()} is already running");
+        await ResumeFromLatestAsync("resumed");
+        return Info();
+    }
+
+    public async Task<JobInfo> EnsureRunningAsync()
+    {
+        // A record that says running with nothing running here: the silo that ran it is gone.
+        if (record.RecordExists && Record.State == JobState.Running && !RunningHere && Record.Submission is not null)
+        {
+            LogFailover(logger, this.GetPrimaryKeyString(), silo.SiloAddress.ToString());
+            await ResumeFromLatestAsync($"restarted on {silo.SiloAddress.Endpoint} after its silo was lost");
+        }
+        return Info();
+    }
+
+    async Task ResumeFromLatestAsync(string reason)
+    {
+        var spec = JobFile.Parse(Record.Submission!.JobText, Record.Submission.FileName);
+        var resume = ResumePoint.Latest(Record.RunDirectory);
+        if (resume is not null && resume.State.StageIndex >= spec.Stages.Count)
+            throw new InvalidOperationException($"job {spec.Name} has already completed (checkpoint {resume.Directory}); nothing to resume");
+        _progress.Note(resume is null ? $"{reason}: no resumable checkpoint in {Record.RunDirectory}; starting from the beginning"
+            : $"{reason}: from {resume.Directory} ({resume.State.Stage} step {resume.State.StepsDone})");
+        await LaunchAsync(spec, resume, reason);
+    }
+
+    async Task LaunchAsync(JobSpec spec, ResumePoint? resume, string message)
+    {
+        _spec = spec;
+        Record.State = JobState.Running;
+        Record.Message = message;
+        Record.Epoch++;
+        await SaveAsync();
         _cancel = new CancellationTokenSource();
         // A running job must outlive idle-collection: nothing may call it for many minutes of SFT.
         DelayDeactivation(TimeSpan.FromDays(30));
         var grains = GrainFactory;
         var job = this.GetPrimaryKeyString();
-        _progress.Changed += () => Report(grains, throttle: true);
-        _ = Task.Factory.StartNew(() => RunAsync(grains, job, _spec, _cancel.Token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
-        LogStarted(logger, job, _runDirectory);
-        return Task.CompletedTask;
+        long epoch = Record.Epoch;
+        var runDirectory = Record.RunDirectory;
+        var token = _cancel.Token;
+        var training = Task.Factory.StartNew(() => RunAsync(grains, job, spec, runDirectory, epoch, resume, token), CancellationToken.None,
+            TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        _ = RecordOutcomeAsync(training);
+        LogStarted(logger, job, runDirectory);
     }
 
-    async Task RunAsync(IGrainFactory grains, string job, JobSpec spec, CancellationToken cancellation)
+    /// <summary>Runs on the training thread; returns the job's final state and message.</summary>
+    async Task<(JobState, string)> RunAsync(IGrainFactory grains, string job, JobSpec spec, string runDirectory, long epoch, ResumePoint? resume,
+        CancellationToken cancellation)
     {
         var rewards = spec.Rewards.Select(r => r.ToWire()).ToList();
         try
         {
-            var runner = new JobRunner(spec, _runDirectory, _progress, time, (policy, stage, _) =>
-            {
-                var source = new ClusterRolloutSource(grains, job, policy, stage, rewards, spec.Task.Template, _weights);
-                return source;
-            }, onContext: context => _context = context);
+            var runner = new JobRunner(spec, runDirectory, _progress, time,
+                (policy, stage, _) => new ClusterRolloutSource(grains, job, policy, stage, rewards, spec.Task.Template, _weights, epoch),
+                onContext: context => _context = context, resume: resume);
             var summary = await runner.RunAsync(cancellation);
-            (_state, _message) = (JobState.Completed, $"done in {summary.Seconds / 60:F1} min");
+            return (JobState.Completed, $"done in {summary.Seconds / 60:F1} min");
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
-            (_state, _message) = (JobState.Cancelled, "cancelled; resumable checkpoint written");
+            return (JobState.Cancelled, "cancelled; resumable checkpoint written");
         }
         catch (Exception e)
         {
-            (_state, _message) = (JobState.Failed, e.Message);
             LogFailed(logger, job, e);
+            return (JobState.Failed, e.Message);
         }
-        _progress.Note($"job {_state.ToString().ToLowerInvariant()}: {_message}");
-        Report(grains, throttle: false);
+    }
+
+    /// <summary>Back on the grain's scheduler once training ends: the outcome goes to durable storage, then to the control grain.</summary>
+    async Task RecordOutcomeAsync(Task<(JobState, string)> training)
+    {
+        var (state, message) = await training;
+        (Record.State, Record.Message) = (state, message);
+        _cancel = null;
+        _progress.Note($"job {state.ToString().ToLowerInvariant()}: {message}");
+        try { await SaveAsync(); }
+        catch (Exception e) { LogReportFailed(logger, this.GetPrimaryKeyString(), e.Message); }
+        Report(GrainFactory, throttle: false);
     }
 
     /// <summary>Pushes the job's info to the control grain (from the training thread; at most once a second unless final).</summary>
@@ -82,10 +160,13 @@ public sealed partial class LearnerGrain(TimeProvider time, ILogger<LearnerGrain
 
     JobInfo Info()
     {
-        var accounting = _context?.Accounting.Values.LastOrDefault();
-        string message = _state is JobState.Running && _progress.Stage.Length > 0 ? $"running {_progress.Stage}" : _message;
-        return new JobInfo(this.GetPrimaryKeyString(), _state, _progress.Stage, _progress.Step, _progress.Steps, message, _submitted, time.GetUtcNow(),
-            _runDirectory, _progress.Checkpoint, accounting?.ToWire() ?? CountsFrom(_progress.Latest), _progress.Latest);
+        var accounting = _context?.LatestAccounting;
+        var view = _view;
+        var state = _exists ? view.State : JobState.Pending;
+        string message = state is JobState.Running && RunningHere && _progress.Stage.Length > 0 ? $"running {_progress.Stage}" : view.Message;
+        return new JobInfo(this.GetPrimaryKeyString(), state, _progress.Stage, _progress.Step, _progress.Steps, message, view.SubmittedAt, time.GetUtcNow(),
+            view.RunDirectory, _progress.Checkpoint, accounting?.ToWire() ?? CountsFrom(_progress.Latest), _progress.Latest,
+            RunningHere ? silo.SiloAddress.Endpoint.ToString() : null, view.Epoch);
     }
 
     /// <summary>The running stage's counts, as its latest step reported them.</summary>
@@ -97,7 +178,7 @@ public sealed partial class LearnerGrain(TimeProvider time, ILogger<LearnerGrain
 
     public Task CancelAsync()
     {
-        if (_state == JobState.Running) _cancel?.Cancel();
+        _cancel?.Cancel();
         return Task.CompletedTask;
     }
 
@@ -114,9 +195,12 @@ public sealed partial class LearnerGrain(TimeProvider time, ILogger<LearnerGrain
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {Job} started; outputs in {RunDirectory}")]
     static partial void LogStarted(ILogger logger, string job, string runDirectory);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {Job} was running on a silo that is gone; restarting it on {Silo} from its latest checkpoint")]
+    static partial void LogFailover(ILogger logger, string job, string silo);
+
     [LoggerMessage(Level = LogLevel.Error, Message = "Job {Job} failed")]
     static partial void LogFailed(ILogger logger, string job, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not report job {Job} to the control grain: {Reason}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not record job {Job}'s state: {Reason}")]
     static partial void LogReportFailed(ILogger logger, string job, string reason);
 }

@@ -20,20 +20,21 @@ public sealed record CachedWeights(WeightsManifestWire Manifest, byte[] Buffer)
 public sealed partial class WeightCache(IGrainFactory grains, ILogger<WeightCache> logger)
 {
     const int KeptVersions = 4;
-    readonly Dictionary<(string Job, long Version), Task<CachedWeights>> _entries = [];
+    readonly Dictionary<(string Job, long Epoch, long Version), Task<CachedWeights>> _entries = [];
     readonly Lock _lock = new();
 
     /// <summary>Times a version was fetched from its learner (once per silo per version).</summary>
     public int Fetches { get; private set; }
 
-    public Task<CachedWeights> GetAsync(string job, long version)
+    /// <summary>The weights of (job, epoch, version), fetched from the job's learner if this silo does not have them yet.</summary>
+    public Task<CachedWeights> GetAsync(string job, long epoch, long version)
     {
         lock (_lock)
         {
-            if (_entries.TryGetValue((job, version), out var existing) && !existing.IsFaulted) return existing;
+            if (_entries.TryGetValue((job, epoch, version), out var existing) && !existing.IsFaulted) return existing;
             var fetch = FetchAsync(job, version);
-            _entries[(job, version)] = fetch;
-            foreach (var old in _entries.Keys.Where(k => k.Job == job).OrderByDescending(k => k.Version).Skip(KeptVersions).ToList()) _entries.Remove(old);
+            _entries[(job, epoch, version)] = fetch;
+            foreach (var old in _entries.Keys.Where(k => k.Job == job).OrderByDescending(k => (k.Epoch, k.Version)).Skip(KeptVersions).ToList()) _entries.Remove(old);
             return fetch;
         }
     }

@@ -4,7 +4,7 @@ namespace RolloutCluster.Model;
 public static class ModelPresets
 {
     /// <summary>Names accepted by <see cref="Get"/>.</summary>
-    public static IReadOnlyList<string> Names => ["tiny", "small", "bench-10m"];
+    public static IReadOnlyList<string> Names => ["tiny", "small", "bench-10m", "bench-100m"];
 
     /// <summary>The configuration for a preset; vocabSize is the tokenizer's size.</summary>
     public static ModelConfig Get(string name, int vocabSize) => name switch
@@ -15,6 +15,8 @@ public static class ModelPresets
         "small" => Make(vocabSize, hidden: 256, intermediate: 688, layers: 4, heads: 8, kvHeads: 4, maxPositions: 1024),
         // ~10M parameters with a 12,288-token vocabulary: the sampler benchmark's model (issue 2).
         "bench-10m" => Make(12288, hidden: 320, intermediate: 864, layers: 6, heads: 8, kvHeads: 4, maxPositions: 1024),
+        // ~25.7M parameters, ~103 MB in fp32 with the byte vocabulary: the weight-broadcast benchmark's payload (issue 6).
+        "bench-100m" => Make(vocabSize, hidden: 1024, intermediate: 2816, layers: 2, heads: 16, kvHeads: 16, maxPositions: 512),
         _ => throw new ArgumentException($"unknown model preset '{name}'; known: {string.Join(", ", Names)}", nameof(name)),
     };
 

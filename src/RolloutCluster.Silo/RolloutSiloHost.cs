@@ -31,7 +31,15 @@ public static class RolloutSiloHost
             .AddInMemoryCollection(overrides ?? new Dictionary<string, string?>())
             .Build();
 
-    public static WebApplication Build(SiloConfig config, Action<ILoggingBuilder>? logging = null)
+    static IPAddress HostAddress() =>
+        System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+            .Where(n => n.OperationalStatus == System.Net.NetworkInformation.OperationalStatus.Up)
+            .SelectMany(n => n.GetIPProperties().UnicastAddresses.Select(u => u.Address))
+            .FirstOrDefault(ip => ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && !IPAddress.IsLoopback(ip)) ?? IPAddress.Loopback;
+
+    /// <summary>Builds the host from validated settings; nothing listens until it is started.</summary>
+    /// <param name="configureSilo">Extra silo configuration (benchmarks swap grain classes here).</param>
+    public static WebApplication Build(SiloConfig config, Action<ILoggingBuilder>? logging = null, Action<ISiloBuilder>? configureSilo = null)
     {
         if (config.Validate() is { } problem) throw new ArgumentException(problem);
         var builder = WebApplication.CreateSlimBuilder();
@@ -39,13 +47,24 @@ public static class RolloutSiloHost
         if (logging is not null) logging(builder.Logging);
         else builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
         var listen = IPAddress.Parse(config.ListenAddress);
-        var advertised = IPAddress.Parse(config.AdvertisedAddress ?? config.ListenAddress);
+        // Listening on every interface (containers): advertise this host's own address, not 0.0.0.0.
+        var advertised = config.AdvertisedAddress is { } a ? IPAddress.Parse(a) : listen.Equals(IPAddress.Any) ? HostAddress() : listen;
         builder.UseOrleans(silo =>
         {
             if (config.Redis is { } redis)
             {
                 silo.UseRedisClustering(o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(redis));
                 silo.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (config.ClusterId, config.ServiceId));
+                // A killed silo refuses connections and is declared dead in a few seconds; probes stay at
+                // 2 s because sub-second probing has declared busy (training) silos dead (PLATFORM.md).
+                silo.Configure<ClusterMembershipOptions>(o =>
+                {
+                    o.ProbeTimeout = TimeSpan.FromSeconds(2);
+                    o.NumMissedProbesLimit = 3;
+                    o.NumVotesForDeathDeclaration = 2;
+                    o.TableRefreshTimeout = TimeSpan.FromSeconds(5);
+                    o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(10);
+                });
             }
             else silo.UseLocalhostClustering(config.SiloPort, config.GatewayPort, serviceId: config.ServiceId, clusterId: config.ClusterId);
             silo.Configure<EndpointOptions>(o =>
@@ -57,7 +76,13 @@ public static class RolloutSiloHost
                 o.GatewayListeningEndpoint = new IPEndPoint(listen, config.GatewayPort);
             });
             silo.AddRolloutCluster(config);
+            if (config.TlsCertificate is { } path)
+            {
+                var certificate = ClusterTls.Load(path, config.TlsCertificatePassword);
+                silo.UseTls(certificate, o => ClusterTls.Configure(o, certificate));
+            }
             if (config.DashboardPort > 0) silo.AddDashboard();
+            configureSilo?.Invoke(silo);
         });
         builder.Services.AddHostedService<JobTelemetry>();
         builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(JobTelemetry.MeterName).AddPrometheusExporter());

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Hosting;
+using Orleans.Configuration;
 using RolloutCluster.Grains;
 using RolloutCluster.Rewards.Sandbox;
 
@@ -12,7 +13,12 @@ public static class RolloutSiloServices
     {
         silo.AddPlacementDirector<SiloKeyedPlacementStrategy, SiloKeyedPlacementDirector>();
         silo.Services.AddSingleton(TimeProvider.System);
+        // Job state: in Redis beside the membership table when the cluster has one, so it outlives any silo.
+        if (config.Redis is { } redis) silo.AddRedisGrainStorage(RolloutStorage.Name, o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(redis));
+        else silo.AddMemoryGrainStorage(RolloutStorage.Name);
+        silo.Services.AddSingleton(new LearnerOptions(config.RunsDirectory));
         silo.Services.AddSingleton<WeightCache>();
+        silo.Services.AddSingleton<GeneratorActivity>();
         silo.Services.AddSingleton(SiloDevices.Discover(config.Devices));
         silo.Services.AddSingleton(new SandboxOptions
         {
@@ -21,6 +27,7 @@ public static class RolloutSiloServices
         });
         silo.Services.AddSingleton<RewardHost>();
         silo.Services.AddHostedService<GeneratorRegistration>();
+        silo.Services.AddHostedService<JobKeeper>();
         return silo;
     }
 }

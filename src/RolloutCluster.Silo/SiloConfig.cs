@@ -33,6 +33,14 @@ public sealed record SiloConfig
     /// <summary>Sandbox lanes on this silo (0 = one per core).</summary>
     public int SandboxLanes { get; init; }
 
+    /// <summary>Where jobs submitted without a run directory write runs/&lt;job&gt; (a shared volume on a multi-node cluster, so a learner restarted elsewhere finds its checkpoints).</summary>
+    public string RunsDirectory { get; init; } = "runs";
+
+    /// <summary>A PKCS#12 (.pfx) certificate: silo-to-silo and client connections use TLS with it, and accept only peers presenting the same certificate.</summary>
+    public string? TlsCertificate { get; init; }
+
+    public string? TlsCertificatePassword { get; init; }
+
     /// <summary>Returns what is wrong, naming the setting, or null.</summary>
     public string? Validate() =>
         SiloPort is < 1 or > 65535 ? $"Rollout:SiloPort must be a port number, found {SiloPort}"
@@ -42,5 +50,22 @@ public sealed record SiloConfig
         : AdvertisedAddress is { } a && !System.Net.IPAddress.TryParse(a, out _) ? $"Rollout:AdvertisedAddress must be an IP address, found \"{a}\""
         : Devices is not ("auto" or "cpu") ? $"Rollout:Devices must be auto or cpu, found \"{Devices}\""
         : SandboxIsolation is not ("full" or "no-cgroups" or "none") ? $"Rollout:SandboxIsolation must be full, no-cgroups or none, found \"{SandboxIsolation}\""
+        : TlsCertificate is { } cert && !File.Exists(cert) ? $"Rollout:TlsCertificate: file not found: {cert}"
+        : Redis is { } redis && !ParsesAsRedis(redis, out var why) ? $"Rollout:Redis: not a Redis connection string (\"{redis}\"): {why}"
         : null;
+
+    static bool ParsesAsRedis(string text, out string why)
+    {
+        try
+        {
+            var options = StackExchange.Redis.ConfigurationOptions.Parse(text);
+            why = options.EndPoints.Count == 0 ? "it names no host:port" : "";
+            return options.EndPoints.Count > 0;
+        }
+        catch (ArgumentException e)
+        {
+            why = e.Message;
+            return false;
+        }
+    }
 }

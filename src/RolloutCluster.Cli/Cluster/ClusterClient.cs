@@ -20,8 +20,11 @@ public sealed class ClusterClient : IAsyncDisposable
 
     public IControlGrain Control => _host.Services.GetRequiredService<IClusterClient>().GetGrain<IControlGrain>(0);
 
-    public static async Task<ClusterClient> ConnectAsync(string? redis, string gateway, string clusterId, string serviceId, CancellationToken cancellation)
+    public static async Task<ClusterClient> ConnectAsync(string? redis, string gateway, string clusterId, string serviceId, string? tlsCertificate,
+        CancellationToken cancellation)
     {
+        if (redis is not null && await Silo.RedisProbe.CheckAsync(redis, TimeSpan.FromSeconds(10)) is { } unreachable) throw new UserInputException(unreachable);
+        if (tlsCertificate is not null && !File.Exists(tlsCertificate)) throw new UserInputException($"--tls-certificate: file not found: {tlsCertificate}");
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders().AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Error);
         builder.UseOrleansClient(client =>
@@ -29,7 +32,13 @@ public sealed class ClusterClient : IAsyncDisposable
             if (redis is not null) client.UseRedisClustering(o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(redis));
             else client.UseStaticClustering(ParseGateway(gateway));
             client.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (clusterId, serviceId));
+            // A dead gateway is dropped in seconds, not the default minute (PLATFORM.md).
             client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
+            if (tlsCertificate is not null)
+            {
+                var certificate = Silo.ClusterTls.Load(tlsCertificate, null);
+                client.UseTls(certificate, o => Silo.ClusterTls.Configure(o, certificate));
+            }
         });
         var host = builder.Build();
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellation);

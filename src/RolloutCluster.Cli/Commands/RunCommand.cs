@@ -30,33 +30,42 @@ public static class RunCommand
             var path = parse.GetValue(job)!;
             var spec = JobFile.Load(path);
             var runDirectory = Path.GetFullPath(Path.Combine(parse.GetValue(output)!, spec.Name));
-            var console = Consoles.For(io.Out);
-            var observer = new ConsoleObserver(console);
-            console.MarkupLine($"[bold]{Markup.Escape(spec.Name)}[/]: {spec.Stages.Count} stage(s) → {Markup.Escape(runDirectory)}");
-            JobSummary summary;
-            if (parse.GetValue(inProcess))
-            {
-                summary = await WithProgress(console, observer, () => new JobRunner(spec, runDirectory, observer, TimeProvider.System).RunAsync(cancellation));
-            }
-            else
-            {
-                var (info, evaluations, seconds) = await RunOnEmbeddedClusterAsync(File.ReadAllText(path), path, runDirectory, spec.Name,
-                    parse.GetValue(dashboardPort), console, observer, cancellation);
-                if (info.State != JobState.Completed)
-                {
-                    console.MarkupLine($"[red]{Markup.Escape(spec.Name)} {info.State.ToString().ToLowerInvariant()}[/]: {Markup.Escape(info.Message)}");
-                    return info.State == JobState.Cancelled ? 130 : 1;
-                }
-                summary = new JobSummary(runDirectory, info.Checkpoint ?? "", seconds, [], evaluations);
-            }
-            PrintSummary(console, summary);
-            return 0;
+            return await ExecuteAsync(io, path, spec, runDirectory, parse.GetValue(dashboardPort), parse.GetValue(inProcess), resume: false, cancellation);
         });
         return command;
     }
 
+    /// <summary>Runs (or, with resume, continues from its latest resumable checkpoint) a job on an embedded silo or in this process.</summary>
+    public static async Task<int> ExecuteAsync(Io io, string path, JobSpec spec, string runDirectory, int dashboardPort, bool inProcess, bool resume,
+        CancellationToken cancellation)
+    {
+        var console = Consoles.For(io.Out);
+        var observer = new ConsoleObserver(console);
+        console.MarkupLine($"[bold]{Markup.Escape(spec.Name)}[/]: {spec.Stages.Count} stage(s) → {Markup.Escape(runDirectory)}");
+        JobSummary summary;
+        if (inProcess)
+        {
+            var from = resume ? ResumePoint.Latest(runDirectory) : null;
+            if (from is not null) console.MarkupLine(Markup.Escape(JobResume.Describe(from, 0)));
+            summary = await WithProgress(console, observer, () => new JobRunner(spec, runDirectory, observer, TimeProvider.System, resume: from).RunAsync(cancellation));
+        }
+        else
+        {
+            var (info, evaluations, seconds) = await RunOnEmbeddedClusterAsync(File.ReadAllText(path), path, runDirectory, spec.Name,
+                dashboardPort, resume, console, observer, cancellation);
+            if (info.State != JobState.Completed)
+            {
+                console.MarkupLine($"[red]{Markup.Escape(spec.Name)} {info.State.ToString().ToLowerInvariant()}[/]: {Markup.Escape(info.Message)}");
+                return info.State == JobState.Cancelled ? 130 : 1;
+            }
+            summary = new JobSummary(runDirectory, info.Checkpoint ?? "", seconds, [], evaluations);
+        }
+        PrintSummary(console, summary);
+        return 0;
+    }
+
     static async Task<(JobInfo Info, List<(string, EvalResult)> Evaluations, double Seconds)> RunOnEmbeddedClusterAsync(string jobText, string file,
-        string runDirectory, string name, int dashboardPort, IAnsiConsole console, ConsoleObserver observer, CancellationToken cancellation)
+        string runDirectory, string name, int dashboardPort, bool resume, IAnsiConsole console, ConsoleObserver observer, CancellationToken cancellation)
     {
         var config = new SiloConfig { SiloPort = FreePort(), GatewayPort = FreePort(), DashboardPort = dashboardPort };
         await using var silo = RolloutSiloHost.Build(config);
@@ -72,7 +81,7 @@ public static class RunCommand
         try
         {
             var control = silo.Services.GetRequiredService<IGrainFactory>().GetGrain<IControlGrain>(0);
-            var submitted = await control.SubmitAsync(new JobSubmission(jobText, file, runDirectory));
+            var submitted = await control.SubmitAsync(new JobSubmission(jobText, file, runDirectory, resume));
             if (!submitted.Accepted) throw new UserInputException(submitted.Error ?? "the job was refused");
             // Ctrl+C asks the job to stop at its next step, with a resumable checkpoint, and still waits for it.
             using var stopping = cancellation.Register(() => _ = control.CancelAsync(name));

@@ -18,7 +18,9 @@ public static class SiloCommand
         var listen = new Option<string?>("--listen") { Description = "Address to listen on (default 127.0.0.1)" };
         var advertise = new Option<string?>("--advertise") { Description = "Address other silos reach this one at (default: the listen address)" };
         var devices = new Option<string?>("--devices") { Description = "auto (CUDA devices, else CPU) or cpu" };
-        var command = new Command("silo", "Run a silo of the cluster") { redis, dashboardPort, siloPort, gatewayPort, listen, advertise, devices };
+        var runs = new Option<string?>("--runs-directory") { Description = "Where jobs write runs/<job> unless submitted with a run directory (default runs; a shared volume on several nodes)" };
+        var tls = new Option<string?>("--tls-certificate") { Description = "PKCS#12 cluster certificate: TLS between silos and clients, peers must present the same one" };
+        var command = new Command("silo", "Run a silo of the cluster") { redis, dashboardPort, siloPort, gatewayPort, listen, advertise, devices, runs, tls };
         command.SetAction(async (parse, cancellation) =>
         {
             var overrides = new Dictionary<string, string?>();
@@ -30,8 +32,12 @@ public static class SiloCommand
             Set(listen, "ListenAddress");
             Set(advertise, "AdvertisedAddress");
             Set(devices, "Devices");
+            Set(runs, "RunsDirectory");
+            Set(tls, "TlsCertificate");
             var config = RolloutSiloHost.ReadConfig(RolloutSiloHost.Configuration([], overrides));
             if (config.Validate() is { } problem) throw new UserInputException(problem);
+            if (config.Redis is { } connection && await RedisProbe.CheckAsync(connection, TimeSpan.FromSeconds(10)) is { } unreachable)
+                throw new UserInputException(unreachable + " (set by --redis or ROLLOUT__Redis; is redis-server running?)");
             await using var silo = RolloutSiloHost.Build(config);
             await silo.StartAsync(cancellation);
             io.Out.WriteLine($"silo up: {config.ListenAddress}:{config.SiloPort}, gateway {config.GatewayPort}, clustering {(config.Redis is null ? "localhost" : "redis")}" +

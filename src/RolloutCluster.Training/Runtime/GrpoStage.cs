@@ -19,10 +19,12 @@ namespace RolloutCluster.Training.Runtime;
 /// </summary>
 public static class GrpoStage
 {
+    /// <param name="reference">The KL reference (the stage's starting weights) when resuming; null copies the policy as it is now.</param>
     public static async Task<int> RunAsync(Policy policy, GrpoStageSpec spec, IRolloutSource source, IEnumerator<Problem> prompts, long seed,
-        int everySteps, StageContext context, CancellationToken cancellation)
+        int everySteps, StageContext context, CancellationToken cancellation, ResumePoint? resume = null, CausalLm? reference = null)
     {
-        using var reference = spec.KlCoefficient > 0 ? FrozenCopy(policy.Model) : null;
+        using var ownReference = spec.KlCoefficient > 0 && reference is null ? FrozenCopy(policy.Model) : null;
+        reference ??= ownReference;
         using var optimizer = new TrainingOptimizer(policy.Model.parameters(), spec.Optimizer);
         var learner = new GrpoLearner(policy.Model, reference, optimizer, new GrpoLearnerConfig
         {
@@ -37,16 +39,23 @@ public static class GrpoStage
         var counted = new CountingEnumerator<Problem>(prompts);
         var pipeline = new RolloutPipeline(source, spec, counted, seed);
         long version = 0;
+        int step = 0;
+        if (resume is not null)
+        {
+            optimizer.Load(Path.Combine(resume.Directory, ResumeState.OptimizerFile));
+            counted.Skip(resume.State.PromptsConsumed);
+            (step, version) = (resume.State.StepsDone, resume.State.WeightsVersion);
+            pipeline.Accounting.Restore(resume.State.Groups);
+        }
         await source.PublishAsync(version, version, cancellation);
         long start = context.Time.GetTimestamp();
-        int step = 0;
         try
         {
             for (; step < spec.Steps; step++)
             {
                 if (cancellation.IsCancellationRequested)
                 {
-                    context.Resumable(spec.Name, step, counted.Yielded, version, optimizer, "cancelled");
+                    context.Resumable(spec.Name, step, pipeline.PromptsSettled(counted.Yielded), version, optimizer, "cancelled", pipeline.SettledCounts());
                     cancellation.ThrowIfCancellationRequested();
                 }
                 if (spec.TimeLimitMinutes is { } limit && context.Time.GetElapsedTime(start).TotalMinutes >= limit)
@@ -59,8 +68,10 @@ public static class GrpoStage
                 pipeline.Prefetch(step, version);
                 double sampleSeconds = context.Time.GetElapsedTime(stepStart).TotalSeconds;
                 var metrics = received.Count > 0 ? BatchMetrics(received) : new Metrics();
+                metrics.Merge(source.TakeMetrics());
                 metrics["batch/sampling_rounds"] = rounds;
                 metrics["batch/groups"] = groups.Count;
+                metrics["batch/prompt_digest"] = PromptDigest(groups);
                 metrics["batch/weights_version"] = version;
                 if (groups.Count > 0)
                 {
@@ -77,18 +88,20 @@ public static class GrpoStage
                 }
                 else context.Observer.Note($"{spec.Name} step {step + 1}: no group with a reward signal after {rounds} rounds; no update");
                 pipeline.Accounting.AddTo(metrics);
+                context.StageAccounting(spec.Name, pipeline.Accounting.Copy());
                 metrics["timing/sample_s"] = sampleSeconds;
                 metrics["timing/step_s"] = context.Time.GetElapsedTime(stepStart).TotalSeconds;
                 metrics["perf/sampled_tokens_per_s"] = metrics.GetValueOrDefault("response/tokens") / Math.Max(sampleSeconds, 1e-9);
                 context.StepDone(spec.Name, step + 1, spec.Steps, metrics);
                 await context.MaybeEvaluateAsync(spec.Name, step + 1, spec.Steps, cancellation);
-                if (everySteps > 0 && (step + 1) % everySteps == 0 && step + 1 < spec.Steps) context.Checkpoint(spec.Name, step + 1);
+                if (everySteps > 0 && (step + 1) % everySteps == 0 && step + 1 < spec.Steps)
+                    context.Resumable(spec.Name, step + 1, pipeline.PromptsSettled(counted.Yielded), version, optimizer, "periodic", pipeline.SettledCounts());
             }
         }
         finally
         {
             await pipeline.DrainAsync();
-            context.StageAccounting(spec.Name, pipeline.Accounting);
+            context.StageAccounting(spec.Name, pipeline.Accounting.Copy());
         }
         return step;
     }
@@ -117,6 +130,19 @@ public static class GrpoStage
         return samples;
     }
 
+    /// <summary>
+    /// A fingerprint of which prompts were trained on, in order (FNV-1a over their ids, 52 bits so a
+    /// double holds it exactly): two runs with the same data order log the same digests.
+    /// </summary>
+    static double PromptDigest(List<ScoredGroup> groups)
+    {
+        ulong hash = 14695981039346656037UL;
+        foreach (var g in groups)
+            foreach (char c in g.Group.Problem.Id + "\n")
+                hash = (hash ^ c) * 1099511628211UL;
+        return hash & ((1UL << 52) - 1);
+    }
+
     /// <summary>Reward and response statistics over every sampled group (dropped ones included).</summary>
     static Metrics BatchMetrics(List<ScoredGroup> groups)
     {
@@ -140,7 +166,7 @@ public static class GrpoStage
     }
 
     /// <summary>A frozen copy of the policy as the KL reference, made through the weight-packing path.</summary>
-    static CausalLm FrozenCopy(CausalLm policy)
+    public static CausalLm FrozenCopy(CausalLm policy)
     {
         var copy = new CausalLm(policy.Config);
         copy.to(policy.DType).to(policy.Device);

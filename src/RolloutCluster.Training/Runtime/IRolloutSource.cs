@@ -1,3 +1,4 @@
+using RolloutCluster.Algorithms;
 using RolloutCluster.Data;
 using RolloutCluster.Rewards;
 using RolloutCluster.Training.Jobs;
@@ -25,6 +26,12 @@ public interface IRolloutSource : IAsyncDisposable
 
     /// <summary>Makes the policy's current weights available as version; versions below oldestNeeded may be forgotten.</summary>
     Task PublishAsync(long version, long oldestNeeded, CancellationToken cancellation);
+
+    /// <summary>
+    /// The source's own measurements since the last call, merged into the step's metrics: every source
+    /// reports rollout/slice_retries (work re-sent after a generator failed); the cluster adds timings.
+    /// </summary>
+    Metrics TakeMetrics() => new() { ["rollout/slice_retries"] = 0 };
 }
 
 /// <summary>Scores sampled groups with a reward set, adding the soft overlong penalty when the stage asks for it.</summary>

@@ -19,11 +19,35 @@ public sealed class GroupAccounting
     public long DroppedUnused { get; set; }
     public long Failed { get; set; }
     public long InFlight { get; set; }
-    public Dictionary<string, long> BySource { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, long> BySource { get; private set; } = new(StringComparer.Ordinal);
 
     public long Dropped => DroppedStale + DroppedNoSignal + DroppedSurplus + DroppedUnused;
 
     public bool Balanced => Dispatched == Trained + Dropped + Failed + InFlight;
+
+    /// <summary>A snapshot, for readers on other threads.</summary>
+    public GroupAccounting Copy()
+    {
+        var copy = (GroupAccounting)MemberwiseClone();
+        copy.BySource = new Dictionary<string, long>(BySource, StringComparer.Ordinal);
+        return copy;
+    }
+
+    /// <summary>The counts as resume.json keeps them.</summary>
+    public Dictionary<string, long> ToCounts() => new(StringComparer.Ordinal)
+    {
+        ["dispatched"] = Dispatched, ["trained"] = Trained, ["dropped_stale"] = DroppedStale, ["dropped_no_signal"] = DroppedNoSignal,
+        ["dropped_surplus"] = DroppedSurplus, ["dropped_unused"] = DroppedUnused, ["failed"] = Failed, ["in_flight"] = InFlight,
+    };
+
+    /// <summary>Continues from counts a resumed checkpoint kept (nothing is in flight after a restart).</summary>
+    public void Restore(IReadOnlyDictionary<string, long>? counts)
+    {
+        if (counts is null) return;
+        long Get(string key) => counts.GetValueOrDefault(key);
+        (Dispatched, Trained, DroppedStale, DroppedNoSignal) = (Get("dispatched"), Get("trained"), Get("dropped_stale"), Get("dropped_no_signal"));
+        (DroppedSurplus, DroppedUnused, Failed, InFlight) = (Get("dropped_surplus"), Get("dropped_unused") + Get("in_flight"), Get("failed"), 0);
+    }
 
     public void AddTo(Metrics metrics)
     {
@@ -44,11 +68,16 @@ public sealed class GroupAccounting
 /// 0 everything is synchronous. Requests are consumed in the order issued (results do not depend on
 /// which generator finishes first); after each collection, max_staleness requests are issued ahead so
 /// generators sample while the learner trains. Dynamic sampling drops groups whose rewards are all
-/// equal and refills, for a bounded number of rounds.
+/// equal and refills, for a bounded number of rounds. A request that fails (a silo died, the cluster is
+/// re-forming) is counted as failed and sent again, same problems and seed, after a backoff: the
+/// results are what the first attempt would have given, so the data order holds.
 /// </summary>
 public sealed class RolloutPipeline(IRolloutSource source, GrpoStageSpec spec, IEnumerator<Problem> prompts, long seed)
 {
-    readonly Queue<(Task<IReadOnlyList<ScoredGroup>> Task, int Count)> _queue = new();
+    /// <summary>Attempts per request before the stage gives up (backoff 0.5, 1, 2, then 4 s: about half a minute in all).</summary>
+    public const int MaxAttempts = 10;
+
+    readonly Queue<(Task<IReadOnlyList<ScoredGroup>> Task, RolloutRequest Request)> _queue = new();
     readonly List<ScoredGroup> _buffer = [];
     int _issuedThisStep;
     int _issueStep = -1;
@@ -73,18 +102,28 @@ public sealed class RolloutPipeline(IRolloutSource source, GrpoStageSpec spec, I
         while (kept.Count < spec.PromptsPerStep && rounds < maxRounds)
         {
             if (_queue.Count == 0) Issue(step, version, spec.PromptsPerStep - kept.Count);
-            var (task, count) = _queue.Dequeue();
+            var (task, request) = _queue.Dequeue();
+            int count = request.Problems.Count;
             rounds++;
             IReadOnlyList<ScoredGroup> groups;
-            try
+            for (int attempt = 1; ; attempt++)
             {
-                groups = await task;
-            }
-            catch (Exception e) when (e is not OperationCanceledException || !cancellation.IsCancellationRequested)
-            {
-                Accounting.InFlight -= count;
-                Accounting.Failed += count;
-                continue;
+                try
+                {
+                    groups = await task;
+                    break;
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !cancellation.IsCancellationRequested)
+                {
+                    Accounting.InFlight -= count;
+                    Accounting.Failed += count;
+                    if (attempt >= MaxAttempts)
+                        throw new InvalidOperationException($"step {step + 1}: a rollout request of {count} problems failed {attempt} times; last error: {e.GetBaseException().Message}", e);
+                    await Task.Delay(TimeSpan.FromSeconds(Math.Min(4, 0.5 * (1 << (attempt - 1)))), cancellation);
+                    task = source.SampleAsync(request, CancellationToken.None);
+                    Accounting.Dispatched += count;
+                    Accounting.InFlight += count;
+                }
             }
             Accounting.InFlight -= count;
             foreach (var g in groups)
@@ -108,6 +147,21 @@ public sealed class RolloutPipeline(IRolloutSource source, GrpoStageSpec spec, I
         return (kept, received, rounds);
     }
 
+    /// <summary>
+    /// Prompts consumed by groups that were trained or dropped: what a resumed run skips. Prompts of
+    /// groups still in flight or buffered are not counted, so a resumed run samples them again.
+    /// </summary>
+    public long PromptsSettled(long yielded) => yielded - Accounting.InFlight - _buffer.Count;
+
+    /// <summary>The accounting as a resumed run continues it: what is in flight or buffered now will be sampled again, so it counts as unused.</summary>
+    public Dictionary<string, long> SettledCounts()
+    {
+        var counts = Accounting.ToCounts();
+        counts["dropped_unused"] += counts["in_flight"] + _buffer.Count;
+        counts["in_flight"] = 0;
+        return counts;
+    }
+
     /// <summary>Issues requests ahead with the current weights, so sampling overlaps the learner step.</summary>
     public void Prefetch(int step, long version)
     {
@@ -124,7 +178,7 @@ public sealed class RolloutPipeline(IRolloutSource source, GrpoStageSpec spec, I
         // Seeds depend on the step and the request's place in it, never on timing.
         long requestSeed = RowRandom.RowSeed(seed, (long)step * 1000 + _issuedThisStep++);
         var request = new RolloutRequest(problems, spec.GroupSize, spec.Sampling, requestSeed, version);
-        _queue.Enqueue((source.SampleAsync(request, CancellationToken.None), problems.Count));
+        _queue.Enqueue((source.SampleAsync(request, CancellationToken.None), request));
         Accounting.Dispatched += problems.Count;
         Accounting.InFlight += problems.Count;
     }
@@ -134,7 +188,8 @@ public sealed class RolloutPipeline(IRolloutSource source, GrpoStageSpec spec, I
     {
         while (_queue.Count > 0)
         {
-            var (task, count) = _queue.Dequeue();
+            var (task, request) = _queue.Dequeue();
+            int count = request.Problems.Count;
             Accounting.InFlight -= count;
             try
             {

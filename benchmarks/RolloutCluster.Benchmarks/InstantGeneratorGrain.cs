@@ -1,0 +1,40 @@
+using RolloutCluster.Abstractions;
+using RolloutCluster.Data;
+using RolloutCluster.Grains;
+using RolloutCluster.Model.Sampling;
+using RolloutCluster.Model.Tokenizers;
+using RolloutCluster.Training.Runtime;
+
+namespace RolloutCluster.Benchmarks;
+
+/// <summary>
+/// A test double for the orchestration benchmark only: a generator that fetches the requested weights
+/// version through the silo's cache like the real one, then "samples" instantly (half of each group
+/// answers right, half wrong, so groups carry signal) and has the completions scored by the real
+/// verifier. What remains is the cluster's own cost: dispatch, weight broadcast, scoring, transport.
+/// </summary>
+[SiloKeyedPlacement]
+public sealed class InstantGeneratorGrain(WeightCache cache, GeneratorActivity activity) : Grain, IGeneratorGrain
+{
+    ITokenizer? _tokenizer;
+
+    public async Task<GenerateResult> GenerateAsync(GenerateRequest request, CancellationToken cancellation = default)
+    {
+        var weights = await cache.GetAsync(request.Job, request.Epoch, request.Version);
+        _tokenizer ??= TokenizerJson.Parse(weights.Manifest.TokenizerJson, weights.Manifest.EosToken, "benchmark tokenizer");
+        var template = PromptTemplate.Get(request.Template);
+        var groups = request.Problems.Select(p =>
+        {
+            var completions = Enumerable.Range(0, request.GroupSize).Select(i =>
+            {
+                string text = PromptTemplate.Completion("x", i % 2 == 0 ? p.Answer : p.Answer + "1");
+                int[] ids = _tokenizer.Encode(text);
+                return new Completion(ids, Enumerable.Repeat(-0.5f, ids.Length).ToArray(), text, FinishReason.Stop);
+            }).ToList();
+            return new SampledGroup(p.FromWire(), _tokenizer.Encode(template.Render(p.Question)), completions, request.Version, this.GetPrimaryKeyString());
+        }).ToList();
+        var result = await GroupVerification.ScoreAsync(GrainFactory, request, groups, 0, cancellation);
+        activity.Record(this.GetPrimaryKeyString(), 0, result.ScoreSeconds, result.Groups.Count);
+        return result;
+    }
+}

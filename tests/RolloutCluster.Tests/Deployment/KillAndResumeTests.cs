@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using RolloutCluster.Training.Jobs;
+using RolloutCluster.Training.Runtime;
+
+namespace RolloutCluster.Tests.Deployment;
+
+/// <summary>
+/// `rollout run` killed with SIGKILL (silo, learner and generators all in that one process) and then
+/// `rollout resume RUN_DIRECTORY` ends with the same metrics as an uninterrupted run: every
+/// deterministic field of every row equal (timings excepted), so the tolerance is zero.
+/// </summary>
+[Collection("processes")]
+public sealed class KillAndResumeTests
+{
+    const string Job = """
+        name: killed
+        seed: 8
+        model: { preset: tiny, init_seed: 6, threads: 1 }
+        task: { dataset: builtin:arithmetic, template: r1-compact, test_size: 20 }
+        rewards: [ { name: accuracy, weight: 1.0 }, { name: format, weight: 0.1 } ]
+        stages:
+          - { name: sft, kind: sft, steps: 60, batch_size: 8, optimizer: { lr: 3.0e-3, warmup_steps: 5 } }
+          - name: grpo
+            kind: grpo
+            steps: 40
+            prompts_per_step: 4
+            group_size: 4
+            sampling: { temperature: 1.0, max_new_tokens: 24 }
+            optimizer: { lr: 1.0e-3 }
+        evaluation: { dataset: "builtin:arithmetic?split=test&n=8", samples: 2, max_new_tokens: 24, after: [sft, grpo] }
+        checkpoint: { every_steps: 4 }
+        """;
+
+    static List<string> Deterministic(string runDirectory) =>
+        File.ReadLines(Path.Combine(runDirectory, "metrics.jsonl"))
+            .Select(line => Regex.Replace(line, "\"(elapsed_s|timing/[a-z_]+|perf/[a-z_]+|eval/seconds)\":[-0-9.eE+]+,?", "")).ToList();
+
+    [Fact]
+    public async Task A_run_killed_mid_grpo_resumes_from_its_last_checkpoint_to_the_uninterrupted_metrics()
+    {
+        var reference = Path.Combine(TinyModels.TempDir(), "killed");
+        await new JobRunner(JobFile.Parse(Job, "killed.yaml"), reference, NullObserver.Instance, TimeProvider.System).RunAsync();
+
+        var dir = TinyModels.TempDir();
+        var jobFile = Path.Combine(dir, "killed.yaml");
+        File.WriteAllText(jobFile, Job);
+        var runDirectory = Path.Combine(dir, "runs", "killed");
+        var start = new ProcessStartInfo(LocalCluster.Cli[0]) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir };
+        foreach (var a in LocalCluster.Cli[1..].Concat(["run", jobFile, "--output", Path.Combine(dir, "runs"), "--dashboard-port", "0"])) start.ArgumentList.Add(a);
+        using (var run = Process.Start(start)!)
+        {
+            _ = run.StandardOutput.ReadToEndAsync();
+            _ = run.StandardError.ReadToEndAsync();
+            var metrics = Path.Combine(runDirectory, "metrics.jsonl");
+            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(4);
+            // Past a periodic GRPO checkpoint (every 4 steps) and a few steps beyond it, then SIGKILL.
+            while (!(File.Exists(metrics) && File.ReadLines(metrics).Count(l => l.Contains("\"stage\":\"grpo\"")) >= 10))
+            {
+                Assert.False(run.HasExited, "the run ended before it could be killed");
+                Assert.True(DateTime.UtcNow < deadline, "the run did not reach GRPO step 10 in time");
+                await Task.Delay(100);
+            }
+            run.Kill();
+            await run.WaitForExitAsync();
+        }
+        var point = ResumePoint.Latest(runDirectory)!;
+        Assert.Equal("grpo", point.State.Stage);
+        Assert.Equal("periodic", point.State.Reason);
+
+        var (code, stdout, stderr) = ProcessRunner.Run(LocalCluster.Cli[0], [.. LocalCluster.Cli[1..], "resume", runDirectory, "--dashboard-port", "0"],
+            workingDirectory: dir, timeout: TimeSpan.FromMinutes(4));
+        Assert.True(code == 0, stdout + stderr);
+        // The steps after the checkpoint were trained by the killed process and redone: their groups
+        // count as dispatched and failed; every other field of every row is identical.
+        static string WithoutLostGroups(string line) => Regex.Replace(line, "\"groups/(dispatched|failed)\":[0-9.]+,?", "");
+        Assert.Equal(Deterministic(reference).Select(WithoutLostGroups), Deterministic(runDirectory).Select(WithoutLostGroups));
+        var last = MetricsLog.Read(Path.Combine(runDirectory, "metrics.jsonl")).Last(r => r.Kind == "train").Values;
+        Assert.True(last["groups/failed"] >= 2 * 4, $"{last["groups/failed"]} groups lost with the killed process");
+        Assert.Equal(last["groups/dispatched"], last["groups/trained"] + last["groups/failed"]);
+    }
+}

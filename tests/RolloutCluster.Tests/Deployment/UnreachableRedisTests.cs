@@ -1,0 +1,31 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace RolloutCluster.Tests.Deployment;
+
+/// <summary>A silo or client pointed at a Redis that does not answer says so and exits, instead of retrying forever.</summary>
+[Collection("processes")]
+public sealed class UnreachableRedisTests
+{
+    static int ClosedPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;   // closed again when the listener is disposed
+    }
+
+    [Theory]
+    [InlineData("silo", "--dashboard-port", "0")]
+    [InlineData("list")]
+    public void An_unreachable_redis_is_a_clear_error_within_30_seconds(string verb, params string[] extra)
+    {
+        string redis = $"127.0.0.1:{ClosedPort()}";
+        string[] args = verb == "silo" ? ["silo", "--redis", redis, .. extra] : [verb, "--cluster", redis, .. extra];
+        var clock = Stopwatch.StartNew();
+        var (code, stdout, stderr) = ProcessRunner.Run(LocalCluster.Cli[0], [.. LocalCluster.Cli[1..], .. args], timeout: TimeSpan.FromSeconds(60));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed}");
+        Assert.NotEqual(0, code);
+        Assert.Contains($"cannot reach Redis at {redis}", stderr + stdout);
+    }
+}

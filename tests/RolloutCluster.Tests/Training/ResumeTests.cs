@@ -1,0 +1,113 @@
+using System.Text.RegularExpressions;
+using RolloutCluster.Algorithms;
+using RolloutCluster.Training.Evaluation;
+using RolloutCluster.Training.Jobs;
+using RolloutCluster.Training.Runtime;
+
+namespace RolloutCluster.Tests.Training;
+
+/// <summary>
+/// A job stopped mid-stage continues from its latest resumable checkpoint to exactly the metrics an
+/// uninterrupted run writes: the model, optimizer moments and schedule, data cursor and weights version
+/// are restored, and row seeds derive from the step.
+/// </summary>
+public sealed class ResumeTests
+{
+    const string Job = """
+        name: resume
+        seed: 13
+        model: { preset: tiny, init_seed: 2, threads: 1 }
+        task: { dataset: builtin:arithmetic, template: r1-compact, test_size: 20 }
+        rewards: [ { name: accuracy, weight: 1.0 }, { name: format, weight: 0.1 } ]
+        stages:
+          - { name: sft, kind: sft, steps: 40, batch_size: 8, optimizer: { lr: 3.0e-3, warmup_steps: 5, schedule: cosine } }
+          - name: grpo
+            kind: grpo
+            steps: 12
+            prompts_per_step: 4
+            group_size: 4
+            sampling: { temperature: 1.0, max_new_tokens: 24 }
+            kl: { coef: 0.01 }
+            optimizer: { lr: 1.0e-3, warmup_steps: 3 }
+        evaluation: { dataset: "builtin:arithmetic?split=test&n=8", samples: 2, max_new_tokens: 24, after: [sft, grpo], every_steps: 6 }
+        checkpoint: { every_steps: 5 }
+        """;
+
+    /// <summary>Cancels the job right after the given step of the given stage completes.</summary>
+    sealed class CancelAfter(string stage, int step, CancellationTokenSource cancel) : IJobObserver
+    {
+        public void StepCompleted(string s, int n, int steps, Metrics metrics) { if (s == stage && n == step) cancel.Cancel(); }
+        public void StageStarted(string s, string kind, int steps) { }
+        public void StageCompleted(string s, int stepsDone, string checkpoint) { }
+        public void EvaluationStarted(string label, int problems, int samples) { }
+        public void EvaluationCompleted(string label, EvalResult result) { }
+        public void Note(string message) { }
+    }
+
+    static JobSpec Spec() => JobFile.Parse(Job, "resume.yaml");
+
+    static List<string> Deterministic(string runDirectory) =>
+        File.ReadLines(Path.Combine(runDirectory, "metrics.jsonl"))
+            .Select(line => Regex.Replace(line, "\"(elapsed_s|timing/[a-z_]+|perf/[a-z_]+|eval/seconds)\":[-0-9.eE+]+,?", "")).ToList();
+
+    static async Task<string> Uninterrupted()
+    {
+        var dir = Path.Combine(TinyModels.TempDir(), "resume");
+        await new JobRunner(Spec(), dir, NullObserver.Instance, TimeProvider.System).RunAsync();
+        return dir;
+    }
+
+    async Task<string> StoppedAndResumed(string stage, int step)
+    {
+        var dir = Path.Combine(TinyModels.TempDir(), "resume");
+        using var cancel = new CancellationTokenSource();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+            new JobRunner(Spec(), dir, new CancelAfter(stage, step, cancel), TimeProvider.System).RunAsync(cancel.Token));
+        var point = ResumePoint.Latest(dir);
+        Assert.NotNull(point);
+        Assert.Equal(stage, point.State.Stage);
+        Assert.Equal(step, point.State.StepsDone);                    // the cancel checkpoint, not an older periodic one
+        await new JobRunner(Spec(), dir, NullObserver.Instance, TimeProvider.System, resume: point).RunAsync();
+        return dir;
+    }
+
+    [Fact]
+    public async Task Resuming_mid_sft_and_mid_grpo_ends_with_the_metrics_of_an_uninterrupted_run()
+    {
+        var expected = Deterministic(await Uninterrupted());
+        Assert.Equal(40 + 12 + 3, expected.Count);                     // train rows; evaluations after sft, at grpo step 6, after grpo
+        Assert.Equal(expected, Deterministic(await StoppedAndResumed("sft", 17)));
+        Assert.Equal(expected, Deterministic(await StoppedAndResumed("grpo", 8)));
+    }
+
+    [Fact]
+    public async Task A_periodic_checkpoint_resumes_and_the_steps_after_it_are_redone_not_duplicated()
+    {
+        var expected = Deterministic(await Uninterrupted());
+        var dir = Path.Combine(TinyModels.TempDir(), "resume");
+        using (var cancel = new CancellationTokenSource())
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+                new JobRunner(Spec(), dir, new CancelAfter("grpo", 8, cancel), TimeProvider.System).RunAsync(cancel.Token));
+        // As if the process had died after step 8 without its cancel checkpoint: the latest left is the periodic one at step 5.
+        Directory.Delete(Path.Combine(dir, "checkpoints", "grpo-step8"), recursive: true);
+        var point = ResumePoint.Latest(dir)!;
+        Assert.Equal(("grpo", 5, "periodic"), (point.State.Stage, point.State.StepsDone, point.State.Reason));
+        await new JobRunner(Spec(), dir, NullObserver.Instance, TimeProvider.System, resume: point).RunAsync();
+        // Steps 6-8 were trained by the "dead" run and redone: their 3 x 4 groups count as dispatched and failed.
+        static string WithoutLostGroups(string line) => Regex.Replace(line, "\"groups/(dispatched|failed)\":[0-9.]+,?", "");
+        Assert.Equal(expected.Select(WithoutLostGroups), Deterministic(dir).Select(WithoutLostGroups));
+        var last = MetricsLog.Read(Path.Combine(dir, "metrics.jsonl")).Last(r => r.Kind == "train").Values;
+        Assert.Equal(12, last["groups/failed"]);
+        Assert.Equal(last["groups/dispatched"], last["groups/trained"] + last["groups/failed"]);
+    }
+
+    [Fact]
+    public async Task A_completed_job_has_nothing_to_resume()
+    {
+        var dir = await Uninterrupted();
+        var point = ResumePoint.Latest(dir)!;
+        Assert.Equal(2, point.State.StageIndex);
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => new JobRunner(Spec(), dir, NullObserver.Instance, TimeProvider.System, resume: point).RunAsync());
+        Assert.Contains("already completed", e.Message);
+    }
+}
