@@ -77,7 +77,7 @@ public static class OrchestrationBenchmark
 
     static async Task<WebApplication> StartAsync(bool instant)
     {
-        var config = new SiloConfig { SiloPort = FreePort(), GatewayPort = FreePort(), DashboardPort = 0, Devices = "cpu" };
+        var config = new SiloConfig { SiloPort = LoopbackPorts.Free(), GatewayPort = LoopbackPorts.Free(), DashboardPort = 0, Devices = "cpu" };
         // The instant generator takes the real one's place for IGeneratorGrain on this silo.
         Action<ISiloBuilder>? swap = instant
             ? silo => silo.Services.PostConfigure<GrainTypeOptions>(o => { o.Classes.Remove(typeof(GeneratorGrain)); o.Classes.Add(typeof(InstantGeneratorGrain)); })
@@ -114,11 +114,4 @@ public static class OrchestrationBenchmark
     static double Busy(WebApplication silo) => silo.Services.GetRequiredService<GeneratorActivity>().Snapshot().Values.Sum(t => t.SampleSeconds);
 
     static void Emit(object o) => Console.WriteLine(JsonSerializer.Serialize(o));
-
-    static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -17,8 +17,8 @@ namespace RolloutCluster.Grains;
 /// <summary>
 /// A policy replica on one device of one silo. Each request names a job and a weights version: the
 /// version comes from the silo's <see cref="WeightCache"/> (fetched once per silo), is unpacked into
-/// the replica if it is not the one loaded, and sampling runs on the replica's own long-lived thread (it is
-/// CPU/GPU-bound and must not hold an Orleans scheduler thread). Completions are scored by a verifier
+/// the replica if it is not the one loaded, and sampling runs on the process's torch thread (<see cref="TorchThread"/>: it
+/// is CPU/GPU-bound and must not hold an Orleans scheduler thread). Completions are scored by a verifier
 /// on the same silo. Not reentrant: one request at a time per device.
 /// </summary>
 [SiloKeyedPlacement]
@@ -28,7 +28,6 @@ public sealed partial class GeneratorGrain(WeightCache cache, GeneratorActivity 
     long _version = -1;
     CausalLm? _model;
     ITokenizer? _tokenizer;
-    readonly DedicatedThread _torch = new("generator");
 
     public async Task<GenerateResult> GenerateAsync(GenerateRequest request, CancellationToken cancellation = default)
     {
@@ -36,7 +35,7 @@ public sealed partial class GeneratorGrain(WeightCache cache, GeneratorActivity 
         var weights = await cache.GetAsync(request.Job, request.Epoch, request.Version);
         double weightsSeconds = clock.Elapsed.TotalSeconds;
         clock.Restart();
-        var groups = await _torch.RunAsync(() => Sample(request, weights), cancellation);
+        var groups = await TorchThread.For(Device).RunAsync(() => Sample(request, weights), cancellation);
         var result = await GroupVerification.ScoreAsync(GrainFactory, request, groups, clock.Elapsed.TotalSeconds, cancellation);
         activity.Record(this.GetPrimaryKeyString(), result.SampleSeconds, result.ScoreSeconds, result.Groups.Count);
         return result with { WeightsSeconds = weightsSeconds };
@@ -61,7 +60,7 @@ public sealed partial class GeneratorGrain(WeightCache cache, GeneratorActivity 
         _model?.Dispose();
         var config = JsonSerializer.Deserialize<ModelConfig>(weights.Manifest.ModelConfigJson)
             ?? throw new InvalidDataException($"job {job}: the weights manifest has no model configuration");
-        var device = this.GetPrimaryKeyString().Split('/').Last();
+        var device = Device;
         var (target, note) = TorchDevices.Select(device == "cpu" ? "cpu" : device);
         if (note is not null) LogDeviceFallback(logger, note);
         _model = new CausalLm(config);
@@ -72,11 +71,12 @@ public sealed partial class GeneratorGrain(WeightCache cache, GeneratorActivity 
         LogReplica(logger, job, config.ParameterCount(), device);
     }
 
+    string Device => this.GetPrimaryKeyString().Split('/').Last();
+
     public void Dispose()
     {
         var model = _model;
-        _ = _torch.RunAsync(() => { model?.Dispose(); return 0; });
-        _torch.Dispose();
+        _ = TorchThread.For(Device).RunAsync(() => { model?.Dispose(); return 0; });
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Generator replica for job {Job}: {Parameters} parameters on {Device}")]

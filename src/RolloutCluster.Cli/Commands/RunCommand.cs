@@ -1,6 +1,4 @@
 using System.CommandLine;
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using RolloutCluster.Abstractions;
 using RolloutCluster.Cli.Cluster;
@@ -67,7 +65,7 @@ public static class RunCommand
     static async Task<(JobInfo Info, List<(string, EvalResult)> Evaluations, double Seconds)> RunOnEmbeddedClusterAsync(string jobText, string file,
         string runDirectory, string name, int dashboardPort, bool resume, IAnsiConsole console, ConsoleObserver observer, CancellationToken cancellation)
     {
-        var config = new SiloConfig { SiloPort = FreePort(), GatewayPort = FreePort(), DashboardPort = dashboardPort };
+        var config = new SiloConfig { SiloPort = LoopbackPorts.Free(), GatewayPort = LoopbackPorts.Free(), DashboardPort = dashboardPort };
         await using var silo = RolloutSiloHost.Build(config);
         try { await silo.StartAsync(cancellation); }
         catch (IOException e) when (e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
@@ -108,14 +106,6 @@ public static class RunCommand
                 result = await work();
             });
         return result;
-    }
-
-    /// <summary>A free TCP port on 127.0.0.1 for the embedded silo (so runs do not collide).</summary>
-    static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     static void PrintSummary(IAnsiConsole console, JobSummary summary)

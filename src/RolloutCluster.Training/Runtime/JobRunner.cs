@@ -28,7 +28,14 @@ public sealed class JobRunner(JobSpec spec, string runDirectory, IJobObserver ob
     long _start;
     double _offset;
 
-    public async Task<JobSummary> RunAsync(CancellationToken cancellation = default)
+    /// <summary>
+    /// Runs the job on the process's torch thread (<see cref="TorchThread"/>), which every
+    /// continuation returns to: the policy's torch work, and synchronous in-process sampling, stay on
+    /// one OS thread.
+    /// </summary>
+    public Task<JobSummary> RunAsync(CancellationToken cancellation = default) => TorchThread.Cpu.RunAsync(() => RunHereAsync(cancellation));
+
+    async Task<JobSummary> RunHereAsync(CancellationToken cancellation)
     {
         long jobStart = _start = time.GetTimestamp();
         if (resume is not null && resume.State.StageIndex >= spec.Stages.Count)
@@ -94,7 +101,7 @@ public sealed class JobRunner(JobSpec spec, string runDirectory, IJobObserver ob
     {
         // The KL reference is the stage's starting weights: on resume, the checkpoint the stage began from.
         using var reference = from is not null && grpo.KlCoefficient > 0 ? ReferenceFor(stageIndex, policy.Model.Device) : null;
-        await using var source = rolloutSource?.Invoke(policy, grpo, rewards) ?? new LocalRolloutSource(policy, rewards, grpo.Overlong);
+        await using var source = rolloutSource?.Invoke(policy, grpo, rewards) ?? new LocalRolloutSource(policy, rewards, grpo.Overlong, overlap: grpo.MaxStaleness > 0);
         // Sampling that runs ahead of the learner must not share the cores' threads with it: with
         // max_staleness > 0 the two halves of the work each get half the threads (OpenMP teams that
         // oversubscribe the cores spin and slow everything down many times over).

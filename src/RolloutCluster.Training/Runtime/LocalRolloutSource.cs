@@ -12,7 +12,7 @@ namespace RolloutCluster.Training.Runtime;
 /// here. Requests run on a worker of their own, so with max_staleness &gt; 0 sampling overlaps the
 /// learner's step; the learner's model is never read while it is being updated.
 /// </summary>
-public sealed class LocalRolloutSource(Policy policy, RewardSet rewards, OverlongSpec overlong) : IRolloutSource
+public sealed class LocalRolloutSource(Policy policy, RewardSet rewards, OverlongSpec overlong, bool overlap = true) : IRolloutSource
 {
     readonly Dictionary<long, (byte[] Buffer, WeightManifest Manifest)> _versions = [];
     readonly Lock _lock = new();
@@ -33,6 +33,9 @@ public sealed class LocalRolloutSource(Policy policy, RewardSet rewards, Overlon
 
     public async Task<IReadOnlyList<ScoredGroup>> SampleAsync(RolloutRequest request, CancellationToken cancellation)
     {
+        // Synchronous stages sample on the learner's own thread (no overlap to gain, and torch runs
+        // fastest on one thread); with max_staleness > 0 a worker thread overlaps the learner.
+        if (!overlap) return await SampleAndScore(request, cancellation);
         await _worker.WaitAsync(cancellation);
         try
         {

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using RolloutCluster.Abstractions;
@@ -31,8 +30,8 @@ public sealed class DashboardTests(ITestOutputHelper output)
     public async Task The_dashboard_renders_in_chromium_and_shows_the_rollout_grains_while_a_job_runs()
     {
         string chromium = Chromium() ?? throw new InvalidOperationException("chromium is not installed; ./test.sh installs it");
-        int dashboardPort = FreePort();
-        var config = new SiloConfig { SiloPort = FreePort(), GatewayPort = FreePort(), DashboardPort = dashboardPort, Devices = "cpu" };
+        int dashboardPort = LoopbackPorts.Free();
+        var config = new SiloConfig { SiloPort = LoopbackPorts.Free(), GatewayPort = LoopbackPorts.Free(), DashboardPort = dashboardPort, Devices = "cpu" };
         await using var app = RolloutSiloHost.Build(config);
         await app.StartAsync();
         var control = app.Services.GetRequiredService<IGrainFactory>().GetGrain<IControlGrain>(0);
@@ -82,11 +81,4 @@ public sealed class DashboardTests(ITestOutputHelper output)
     }
 
     static string? Chromium() => new[] { "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome" }.FirstOrDefault(File.Exists);
-
-    static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

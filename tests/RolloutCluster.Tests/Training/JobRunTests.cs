@@ -40,9 +40,6 @@ public sealed class JobRunTests
         return (code, stdout.ToString(), stderr.ToString(), Path.Combine(dir, "runs", "e2e"));
     }
 
-    static IEnumerable<string> Deterministic(string metricsPath) =>
-        File.ReadLines(metricsPath).Select(line => System.Text.RegularExpressions.Regex.Replace(line,
-            "\"(elapsed_s|timing/[a-z_]+|perf/[a-z_]+|eval/seconds)\":[-0-9.eE+]+,?", ""));
 
     [Fact]
     public async Task A_job_runs_end_to_end_and_writes_its_outputs()
@@ -76,9 +73,9 @@ public sealed class JobRunTests
         var second = await Run(Job);
         var local = await Run(Job, inProcess: true);
         Assert.True(first.Code == 0 && second.Code == 0 && local.Code == 0, first.Err + second.Err + local.Err);
-        var expected = Deterministic(Path.Combine(first.RunDir, "metrics.jsonl")).ToList();
-        Assert.Equal(expected, Deterministic(Path.Combine(second.RunDir, "metrics.jsonl")));
-        Assert.Equal(expected, Deterministic(Path.Combine(local.RunDir, "metrics.jsonl")));
+        var expected = MetricsFiles.Deterministic(first.RunDir);
+        Assert.Equal(expected, MetricsFiles.Deterministic(second.RunDir));
+        Assert.Equal(expected, MetricsFiles.Deterministic(local.RunDir));
     }
 
     [Fact]

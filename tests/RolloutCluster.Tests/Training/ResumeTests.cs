@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using RolloutCluster.Algorithms;
 using RolloutCluster.Training.Evaluation;
 using RolloutCluster.Training.Jobs;
@@ -46,9 +45,6 @@ public sealed class ResumeTests
 
     static JobSpec Spec() => JobFile.Parse(Job, "resume.yaml");
 
-    static List<string> Deterministic(string runDirectory) =>
-        File.ReadLines(Path.Combine(runDirectory, "metrics.jsonl"))
-            .Select(line => Regex.Replace(line, "\"(elapsed_s|timing/[a-z_]+|perf/[a-z_]+|eval/seconds)\":[-0-9.eE+]+,?", "")).ToList();
 
     static async Task<string> Uninterrupted()
     {
@@ -74,16 +70,16 @@ public sealed class ResumeTests
     [Fact]
     public async Task Resuming_mid_sft_and_mid_grpo_ends_with_the_metrics_of_an_uninterrupted_run()
     {
-        var expected = Deterministic(await Uninterrupted());
+        var expected = MetricsFiles.Deterministic(await Uninterrupted());
         Assert.Equal(40 + 12 + 3, expected.Count);                     // train rows; evaluations after sft, at grpo step 6, after grpo
-        Assert.Equal(expected, Deterministic(await StoppedAndResumed("sft", 17)));
-        Assert.Equal(expected, Deterministic(await StoppedAndResumed("grpo", 8)));
+        Assert.Equal(expected, MetricsFiles.Deterministic(await StoppedAndResumed("sft", 17)));
+        Assert.Equal(expected, MetricsFiles.Deterministic(await StoppedAndResumed("grpo", 8)));
     }
 
     [Fact]
     public async Task A_periodic_checkpoint_resumes_and_the_steps_after_it_are_redone_not_duplicated()
     {
-        var expected = Deterministic(await Uninterrupted());
+        var expected = MetricsFiles.Deterministic(await Uninterrupted());
         var dir = Path.Combine(TinyModels.TempDir(), "resume");
         using (var cancel = new CancellationTokenSource())
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
@@ -94,8 +90,7 @@ public sealed class ResumeTests
         Assert.Equal(("grpo", 5, "periodic"), (point.State.Stage, point.State.StepsDone, point.State.Reason));
         await new JobRunner(Spec(), dir, NullObserver.Instance, TimeProvider.System, resume: point).RunAsync();
         // Steps 6-8 were trained by the "dead" run and redone: their 3 x 4 groups count as dispatched and failed.
-        static string WithoutLostGroups(string line) => Regex.Replace(line, "\"groups/(dispatched|failed)\":[0-9.]+,?", "");
-        Assert.Equal(expected.Select(WithoutLostGroups), Deterministic(dir).Select(WithoutLostGroups));
+        Assert.Equal(expected.Select(MetricsFiles.WithoutLostGroups), MetricsFiles.Deterministic(dir).Select(MetricsFiles.WithoutLostGroups));
         var last = MetricsLog.Read(Path.Combine(dir, "metrics.jsonl")).Last(r => r.Kind == "train").Values;
         Assert.Equal(12, last["groups/failed"]);
         Assert.Equal(last["groups/dispatched"], last["groups/trained"] + last["groups/failed"]);
