@@ -34,9 +34,13 @@ public sealed partial class GeneratorGrain(WeightCache cache, GeneratorActivity 
         var clock = Stopwatch.StartNew();
         var weights = await cache.GetAsync(request.Job, request.Epoch, request.Version);
         double weightsSeconds = clock.Elapsed.TotalSeconds;
-        clock.Restart();
-        var groups = await TorchThread.For(Device).RunAsync(() => Sample(request, weights), cancellation);
-        var result = await GroupVerification.ScoreAsync(GrainFactory, request, groups, clock.Elapsed.TotalSeconds, cancellation);
+        // Timed on the torch thread itself: time queued behind the learner's step is not sampling.
+        var (groups, sampleSeconds) = await TorchThread.For(Device).RunAsync(() =>
+        {
+            var started = Stopwatch.StartNew();
+            return (Sample(request, weights), started.Elapsed.TotalSeconds);
+        }, cancellation);
+        var result = await GroupVerification.ScoreAsync(GrainFactory, request, groups, sampleSeconds, cancellation);
         activity.Record(this.GetPrimaryKeyString(), result.SampleSeconds, result.ScoreSeconds, result.Groups.Count);
         return result with { WeightsSeconds = weightsSeconds };
     }
