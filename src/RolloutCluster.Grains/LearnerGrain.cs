@@ -39,6 +39,24 @@ public sealed partial class LearnerGrain(
         _view = Record.Copy();
     }
 
+    Task? _training;
+    bool _deactivating;
+
+    /// <summary>
+    /// Orleans may deactivate a running learner (its directory entry was lost with another silo). The
+    /// job stops at its next step with a resumable checkpoint and its record stays running, so the
+    /// next activation — wherever it lands — continues it; two copies never train the same job.
+    /// </summary>
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_training is null || _training.IsCompleted) return;
+        _deactivating = true;
+        LogInterrupted(logger, this.GetPrimaryKeyString(), reason.ToString());
+        _cancel?.Cancel();
+        try { await _training.WaitAsync(TimeSpan.FromSeconds(60), cancellationToken); }
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException) { }
+    }
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _exists = record.RecordExists;
@@ -107,6 +125,7 @@ public sealed partial class LearnerGrain(
         var token = _cancel.Token;
         var training = Task.Factory.StartNew(() => RunAsync(grains, job, spec, runDirectory, epoch, resume, token), CancellationToken.None,
             TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        _training = training;
         _ = RecordOutcomeAsync(training);
         LogStarted(logger, job, runDirectory);
     }
@@ -139,8 +158,9 @@ public sealed partial class LearnerGrain(
     async Task RecordOutcomeAsync(Task<(JobState, string)> training)
     {
         var (state, message) = await training;
-        (Record.State, Record.Message) = (state, message);
         _cancel = null;
+        if (_deactivating) return;   // interrupted, not cancelled: the record stays running for the next activation
+        (Record.State, Record.Message) = (state, message);
         _progress.Note($"job {state.ToString().ToLowerInvariant()}: {message}");
         try { await SaveAsync(); }
         catch (Exception e) { LogReportFailed(logger, this.GetPrimaryKeyString(), e.Message); }
@@ -197,6 +217,9 @@ public sealed partial class LearnerGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {Job} was running on a silo that is gone; restarting it on {Silo} from its latest checkpoint")]
     static partial void LogFailover(ILogger logger, string job, string silo);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {Job}'s learner is being deactivated ({Reason}); stopping at the next step with a resumable checkpoint")]
+    static partial void LogInterrupted(ILogger logger, string job, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Job {Job} failed")]
     static partial void LogFailed(ILogger logger, string job, Exception exception);

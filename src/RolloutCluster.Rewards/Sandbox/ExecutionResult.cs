@@ -34,7 +34,7 @@ public sealed record ExecutionResult(ExecutionVerdict Verdict, int ExitCode, int
     public string Describe() => Verdict switch
     {
         ExecutionVerdict.Exited when ExitCode == 0 => "exit 0",
-        ExecutionVerdict.Exited => $"exit {ExitCode}: {LastLine(Stderr)}",
+        ExecutionVerdict.Exited => $"exit {ExitCode}: {ErrorLine(Stderr)}",
         ExecutionVerdict.Timeout => "killed: wall-clock limit",
         ExecutionVerdict.CpuLimit => "killed: CPU-time limit",
         ExecutionVerdict.OutputLimit => "killed: output limit",
@@ -43,11 +43,18 @@ public sealed record ExecutionResult(ExecutionVerdict Verdict, int ExitCode, int
         _ => $"sandbox error: {LastLine(Stderr)}",
     };
 
-    static string LastLine(string text)
-    {
-        var line = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "";
-        return line.Length <= 200 ? line : line[..200] + "…";
-    }
+    static string LastLine(string text) =>
+        Clip(text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "");
+
+    /// <summary>
+    /// The last Python exception line ("BlockingIOError: [Errno 11] …"), else the last line: when a
+    /// program's processes write tracebacks at once (a fork bomb), the very last line may be a frame.
+    /// </summary>
+    static string ErrorLine(string text) =>
+        Clip(text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .LastOrDefault(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b")) ?? LastLine(text));
+
+    static string Clip(string line) => line.Length <= 200 ? line : line[..200] + "…";
 }
 
 /// <summary>Runs untrusted Python programs.</summary>

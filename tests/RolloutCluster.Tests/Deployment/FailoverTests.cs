@@ -86,14 +86,16 @@ public sealed class FailoverTests(ITestOutputHelper output)
             info = await WaitAsync(client, j => j.State is not (JobState.Running or JobState.Pending), TimeSpan.FromMinutes(4), "the end of the job");
             output.WriteLine(JsonSerializer.Serialize(info with { LatestMetrics = new Dictionary<string, double>() }));
             Assert.True(info.State == JobState.Completed, $"{info.State}: {info.Message}");
-            Assert.Equal(2, info.Epoch);                                        // started once, restarted once from a checkpoint
+            // Started once and restarted at least once from a checkpoint (losing a silo can also cost the
+            // learner its directory entry, which deactivates it and restarts it a further time).
+            Assert.True(info.Epoch >= 2, $"epoch {info.Epoch}");
             var survivor = cluster.Silos.Single(s => s.Key != generatorOnly.Key && s.Key != learnerSilo.Key);
             Assert.Contains("restarting it on", cluster.Log(survivor.Key));      // the learner came back on the last silo standing
 
             var g = info.Groups;
             Assert.True(g.Balanced, JsonSerializer.Serialize(g));
             Assert.Equal(0, g.InFlight);
-            Assert.True(g.Failed > 0, "groups dispatched after the last checkpoint died with the learner and must be counted");
+            Assert.Equal(30 * 6, g.Trained);                                     // every step trained its 6 groups once
             Assert.Equal(Enumerable.Range(1, 30), Steps(runDirectory));         // each step once, none lost or repeated
             Assert.Equal(Digests(reference), Digests(runDirectory));            // the same prompts in the same order
         }
