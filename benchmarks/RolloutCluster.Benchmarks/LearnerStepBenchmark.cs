@@ -23,6 +23,7 @@ public static class LearnerStepBenchmark
         var args = new Args(argv);
         int rounds = args.Int("rounds", 10), threads = args.Int("threads", 1), prompts = args.Int("prompts", 16), group = args.Int("group", 8);
         torch.set_num_threads(threads);
+        Console.Error.WriteLine($"oneMKL vendor check: {MklCpuDispatch.Ensure()}");
         var tokenizer = new ByteTokenizer();
         using var model = new CausalLm(ModelPresets.Get(args.Get("preset", "tiny"), tokenizer.VocabSize));
         model.InitializeWeights(3);

@@ -12,6 +12,7 @@ public static class TorchDevices
     /// </summary>
     public static (Device Device, string? Note) Select(string requested)
     {
+        MklCpuDispatch.Ensure(); // before the first matrix product: oneMKL settles its kernels then
         var want = requested.Trim().ToLowerInvariant();
         if (want == "cpu") return (CPU, null);
         if (want != "auto" && !want.StartsWith("cuda", StringComparison.Ordinal))

@@ -27,6 +27,7 @@ public sealed class TorchThread : SynchronizationContext
         var thread = new Thread(() =>
         {
             SetSynchronizationContext(this);
+            RolloutCluster.Model.MklCpuDispatch.Ensure(); // before the first matrix product of any job or generator
             foreach (var (callback, state) in _queue.GetConsumingEnumerable()) callback(state);
         }) { IsBackground = true, Name = name };
         thread.Start();

@@ -78,7 +78,7 @@ public sealed class FailoverTests(ITestOutputHelper output)
             output.WriteLine($"step {info.Step}: SIGKILL silo {generatorOnly.Key} (generators only); learner on {info.Host}");
             LocalCluster.Kill(generatorOnly.Value.Pid);
 
-            info = await WaitAsync(client, j => j.Step >= 14, TimeSpan.FromMinutes(3), "step 14 after losing a generator silo");
+            info = await WaitAsync(client, j => j.Step >= 14 && j.Host is not null, TimeSpan.FromMinutes(3), "step 14 after losing a generator silo");
             var learnerSilo = cluster.Silos.Single(s => s.Value.SiloPort == int.Parse(info.Host!.Split(':')[1]));
             output.WriteLine($"step {info.Step}: SIGKILL silo {learnerSilo.Key}, which hosts the learner");
             LocalCluster.Kill(learnerSilo.Value.Pid);
