@@ -8,7 +8,7 @@ using RolloutCluster.Training.Runtime;
 namespace RolloutCluster.Benchmarks;
 
 /// <summary>
-/// A test double for the orchestration benchmark only: a generator that fetches the requested weights
+/// A test double for the orchestration and broadcast benchmarks only: a generator that fetches the requested weights
 /// version through the silo's cache like the real one, then "samples" instantly (half of each group
 /// answers right, half wrong, so groups carry signal) and has the completions scored by the real
 /// verifier. What remains is the cluster's own cost: dispatch, weight broadcast, scoring, transport.
@@ -20,7 +20,9 @@ public sealed class InstantGeneratorGrain(WeightCache cache, GeneratorActivity a
 
     public async Task<GenerateResult> GenerateAsync(GenerateRequest request, CancellationToken cancellation = default)
     {
-        var weights = await cache.GetAsync(request.Job, request.Epoch, request.Version);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var weights = await cache.LeaseAsync(request.Job, request.Epoch, request.Version);
+        double weightsSeconds = clock.Elapsed.TotalSeconds;
         _tokenizer ??= TokenizerJson.Parse(weights.Manifest.TokenizerJson, weights.Manifest.EosToken, "benchmark tokenizer");
         var template = PromptTemplate.Get(request.Template);
         var groups = request.Problems.Select(p =>
@@ -35,6 +37,6 @@ public sealed class InstantGeneratorGrain(WeightCache cache, GeneratorActivity a
         }).ToList();
         var result = await GroupVerification.ScoreAsync(GrainFactory, request, groups, 0, cancellation);
         activity.Record(this.GetPrimaryKeyString(), 0, result.ScoreSeconds, result.Groups.Count);
-        return result;
+        return result with { WeightsSeconds = weightsSeconds };
     }
 }

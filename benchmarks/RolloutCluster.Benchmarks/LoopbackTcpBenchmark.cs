@@ -31,7 +31,7 @@ public static class LoopbackTcpBenchmark
         return 0;
     }
 
-    static async Task<double> RoundAsync(byte[] payload, int receivers)
+    public static async Task<double> RoundAsync(byte[] payload, int receivers)
     {
         var listeners = Enumerable.Range(0, receivers).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
         listeners.ForEach(l => l.Start());

@@ -11,7 +11,9 @@ public sealed record PackedTensorWire(
 
 /// <summary>
 /// A published weights version: the model's architecture and tokenizer (so a generator can build its
-/// replica), the buffer's layout and SHA-256, and how it is split into chunks for transfer.
+/// replica), the buffer's layout and checksum, how it is split into chunks for transfer through grain
+/// calls, and, when the learner's silo serves bulk transfers, where and with what token to fetch it
+/// whole over TCP instead.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("rollout.weights-manifest")]
 public sealed record WeightsManifestWire(
@@ -21,8 +23,10 @@ public sealed record WeightsManifestWire(
     [property: Id(3)] string TokenizerJson,
     [property: Id(4)] IReadOnlyList<PackedTensorWire> Tensors,
     [property: Id(5)] long TotalBytes,
-    [property: Id(6)] string Sha256,
+    [property: Id(6)] string Checksum,
     [property: Id(7)] int ChunkBytes,
     [property: Id(8)] int ChunkCount,
     [property: Id(9)] string DType,
-    [property: Id(10)] string EosToken);
+    [property: Id(10)] string EosToken,
+    [property: Id(11)] string? TransferEndpoint = null,
+    [property: Id(12)] string? TransferToken = null);

@@ -16,12 +16,14 @@ public sealed class ClusterRolloutSource(IGrainFactory grains, string job, Polic
 {
     const int Attempts = 3;
     readonly Lock _lock = new();
-    double _weightsWaitMax, _weightsWaitSum;
+    double _weightsWaitMax, _weightsWaitSum, _publishSeconds;
     int _slices, _retries;
 
     public Task PublishAsync(long version, long oldestNeeded, CancellationToken cancellation)
     {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         store.Publish(job, version, oldestNeeded, policy);
+        lock (_lock) _publishSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
         return Task.CompletedTask;
     }
 
@@ -50,7 +52,8 @@ public sealed class ClusterRolloutSource(IGrainFactory grains, string job, Polic
 
     /// <summary>
     /// timing/weights_wait_max_s: the longest a generator waited for the requested weights version
-    /// (its silo fetching it from the learner; near 0 once cached), i.e. the broadcast's critical path.
+    /// (its silo fetching it from the learner; near 0 once cached), i.e. the broadcast's critical path;
+    /// timing/weights_publish_s: packing and checksumming the new version on the learner, before that.
     /// </summary>
     public Algorithms.Metrics TakeMetrics()
     {
@@ -60,9 +63,10 @@ public sealed class ClusterRolloutSource(IGrainFactory grains, string job, Polic
             {
                 ["timing/weights_wait_max_s"] = _weightsWaitMax,
                 ["timing/weights_wait_mean_s"] = _slices > 0 ? _weightsWaitSum / _slices : 0,
+                ["timing/weights_publish_s"] = _publishSeconds,
                 ["rollout/slice_retries"] = _retries,
             };
-            (_weightsWaitMax, _weightsWaitSum, _slices, _retries) = (0, 0, 0, 0);
+            (_weightsWaitMax, _weightsWaitSum, _publishSeconds, _slices, _retries) = (0, 0, 0, 0, 0);
             return metrics;
         }
     }

@@ -32,7 +32,7 @@ public sealed partial class GeneratorGrain(WeightCache cache, GeneratorActivity 
     public async Task<GenerateResult> GenerateAsync(GenerateRequest request, CancellationToken cancellation = default)
     {
         var clock = Stopwatch.StartNew();
-        var weights = await cache.GetAsync(request.Job, request.Epoch, request.Version);
+        using var weights = await cache.LeaseAsync(request.Job, request.Epoch, request.Version);
         double weightsSeconds = clock.Elapsed.TotalSeconds;
         // Timed on the torch thread itself: time queued behind the learner's step is not sampling.
         var (groups, sampleSeconds) = await TorchThread.For(Device).RunAsync(() =>
@@ -45,12 +45,12 @@ public sealed partial class GeneratorGrain(WeightCache cache, GeneratorActivity 
         return result with { WeightsSeconds = weightsSeconds };
     }
 
-    IReadOnlyList<SampledGroup> Sample(GenerateRequest request, CachedWeights weights)
+    IReadOnlyList<SampledGroup> Sample(GenerateRequest request, WeightLease weights)
     {
         EnsureReplica(request.Job, weights);
         if (_version != request.Version)
         {
-            WeightPack.Unpack(_model!, weights.Buffer, weights.ToManifest());
+            WeightPack.Unpack(_model!, weights.Buffer, CachedWeights.ToManifest(weights.Manifest), verified: true);   // the cache checked it on receipt
             _version = request.Version;
         }
         var policy = new Policy(_model!, _tokenizer!, PromptTemplate.Get(request.Template));
@@ -58,7 +58,7 @@ public sealed partial class GeneratorGrain(WeightCache cache, GeneratorActivity 
             request.Seed, request.Version, firstProblem: request.FirstProblem, generator: this.GetPrimaryKeyString());
     }
 
-    void EnsureReplica(string job, CachedWeights weights)
+    void EnsureReplica(string job, WeightLease weights)
     {
         if (_job == job && _model is not null) return;
         _model?.Dispose();

@@ -15,9 +15,9 @@ namespace RolloutCluster.Grains;
 /// </summary>
 public sealed partial class LearnerGrain(
     [PersistentState("job", RolloutStorage.Name)] IPersistentState<LearnerRecord> record,
-    ILocalSiloDetails silo, LearnerOptions options, TimeProvider time, ILogger<LearnerGrain> logger) : Grain, ILearnerGrain
+    ILocalSiloDetails silo, LearnerOptions options, PublishedWeights published, TimeProvider time, ILogger<LearnerGrain> logger) : Grain, ILearnerGrain
 {
-    readonly WeightStore _weights = new();
+    WeightStore _weights = null!;   // opened on activation: this activation's published versions and transfer token
     readonly ProgressRecorder _progress = new();
     CancellationTokenSource? _cancel;
     JobSpec? _spec;
@@ -49,18 +49,22 @@ public sealed partial class LearnerGrain(
     /// </summary>
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (_training is null || _training.IsCompleted) return;
-        _deactivating = true;
-        LogInterrupted(logger, this.GetPrimaryKeyString(), reason.ToString());
-        _cancel?.Cancel();
-        try { await _training.WaitAsync(TimeSpan.FromSeconds(60), cancellationToken); }
-        catch (Exception e) when (e is TimeoutException or OperationCanceledException) { }
+        if (_training is { IsCompleted: false } training)
+        {
+            _deactivating = true;
+            LogInterrupted(logger, this.GetPrimaryKeyString(), reason.ToString());
+            _cancel?.Cancel();
+            try { await training.WaitAsync(TimeSpan.FromSeconds(60), cancellationToken); }
+            catch (Exception e) when (e is TimeoutException or OperationCanceledException) { }
+        }
+        published.Close(this.GetPrimaryKeyString(), _weights);
     }
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _exists = record.RecordExists;
         _view = Record.Copy();
+        _weights = published.Open(this.GetPrimaryKeyString());
         // Raised on the training thread, which must not touch the activation: capture the factory here.
         var grains = GrainFactory;
         _progress.Changed += () => Report(grains, throttle: true);

@@ -1,30 +1,37 @@
-using System.Security.Cryptography;
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using RolloutCluster.Abstractions;
 using RolloutCluster.Model.Weights;
 
 namespace RolloutCluster.Grains;
 
-/// <summary>A weights version as this silo holds it: the manifest and the whole, checksum-verified buffer.</summary>
-public sealed record CachedWeights(WeightsManifestWire Manifest, byte[] Buffer)
+/// <summary>A weights version as this silo holds it: the manifest and the whole, checksum-verified buffer (the cache entry's reference).</summary>
+public sealed record CachedWeights(WeightsManifestWire Manifest, PooledBuffer Buffer)
 {
-    public WeightManifest ToManifest() =>
-        new(Manifest.Tensors.Select(t => new PackedTensor(t.Name, t.DType, t.Shape, t.Offset, t.Length)).ToList(), Manifest.TotalBytes, Manifest.Sha256);
+    /// <summary>The layout in the model library's terms, for <see cref="WeightPack.Unpack"/>.</summary>
+    public static WeightManifest ToManifest(WeightsManifestWire manifest) =>
+        new(manifest.Tensors.Select(t => new PackedTensor(t.Name, t.DType, t.Shape, t.Offset, t.Length)).ToList(), manifest.TotalBytes, manifest.Checksum);
 }
 
 /// <summary>
-/// This silo's copy of published weights: each (job, version) is fetched from the job's learner once,
-/// in chunks well under Orleans' message limit, however many local generators ask at once, and kept
-/// for the few most recent versions.
+/// This silo's copy of published weights: each (job, version) is fetched once, however many local
+/// generators ask at once, and kept for the few most recent versions. Where it comes from, fastest
+/// first: the learner's own buffer when the learner is on this silo; the learner silo's
+/// <see cref="WeightServer"/> over TCP; 4 MB chunks through grain calls (TLS clusters, or when the
+/// TCP transfer fails — logged, never fatal). Buffers come from the silo's <see cref="WeightBufferPool"/>
+/// and go back to it once a version is dropped and no generator holds a lease on it.
 /// </summary>
-public sealed partial class WeightCache(IGrainFactory grains, ILogger<WeightCache> logger)
+public sealed partial class WeightCache(IGrainFactory grains, PublishedWeights published, WeightBufferPool pool, ILogger<WeightCache> logger)
 {
     const int KeptVersions = 4;
     readonly Dictionary<(string Job, long Epoch, long Version), Task<CachedWeights>> _entries = [];
     readonly Lock _lock = new();
 
-    /// <summary>Times a version was fetched from its learner (once per silo per version).</summary>
+    /// <summary>Times a version was fetched from another silo (once per silo per version).</summary>
     public int Fetches { get; private set; }
+
+    /// <summary>How the latest version was obtained: "local", "tcp" or "chunks".</summary>
+    public string? LastRoute { get; private set; }
 
     /// <summary>The weights of (job, epoch, version), fetched from the job's learner if this silo does not have them yet.</summary>
     public Task<CachedWeights> GetAsync(string job, long epoch, long version)
@@ -34,8 +41,28 @@ public sealed partial class WeightCache(IGrainFactory grains, ILogger<WeightCach
             if (_entries.TryGetValue((job, epoch, version), out var existing) && !existing.IsFaulted) return existing;
             var fetch = FetchAsync(job, version);
             _entries[(job, epoch, version)] = fetch;
-            foreach (var old in _entries.Keys.Where(k => k.Job == job).OrderByDescending(k => (k.Epoch, k.Version)).Skip(KeptVersions).ToList()) _entries.Remove(old);
+            foreach (var old in _entries.Keys.Where(k => k.Job == job).OrderByDescending(k => (k.Epoch, k.Version)).Skip(KeptVersions).ToList())
+                if (_entries.Remove(old, out var dropped)) _ = dropped.ContinueWith(t => t.Result.Buffer.Release(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
             return fetch;
+        }
+    }
+
+    /// <summary>
+    /// A lease on (job, epoch, version), fetched if need be: its buffer is not reused until the lease
+    /// is disposed. (If the version was dropped and its buffer reused between fetch and lease, it is fetched again.)
+    /// </summary>
+    public async Task<WeightLease> LeaseAsync(string job, long epoch, long version)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            var task = GetAsync(job, epoch, version);
+            var weights = await task;
+            if (weights.Buffer.TryAcquire()) return new WeightLease(weights.Manifest, weights.Buffer);
+            if (attempt == 3) throw new InvalidOperationException($"job {job} v{version}: the weights were dropped from this silo's cache {attempt} times before they could be read");
+            lock (_lock)
+            {
+                if (_entries.TryGetValue((job, epoch, version), out var current) && current == task) _entries.Remove((job, epoch, version));
+            }
         }
     }
 
@@ -44,10 +71,57 @@ public sealed partial class WeightCache(IGrainFactory grains, ILogger<WeightCach
         var learner = grains.GetGrain<ILearnerGrain>(job);
         var manifest = await learner.GetWeightsManifestAsync(version)
             ?? throw new InvalidOperationException($"job {job}: weights version {version} is no longer published");
-        var buffer = new byte[manifest.TotalBytes];
-        var chunks = Enumerable.Range(0, manifest.ChunkCount).ToList();
+        // The learner is on this silo: share its buffer (never written while kept).
+        if (published.Find(job)?.Share(version) is { } local)
+        {
+            if (local.Manifest.Checksum == manifest.Checksum)
+            {
+                LastRoute = "local";
+                return new CachedWeights(manifest, local.Buffer);
+            }
+            local.Buffer.Release();
+        }
+        var clock = Stopwatch.StartNew();
+        var rented = pool.Rent(manifest.TotalBytes);
+        try
+        {
+            string route = "tcp";
+            bool received = false;
+            if (manifest is { TransferEndpoint: { } endpoint, TransferToken: { } token })
+            {
+                try
+                {
+                    var checksum = await WeightTransfer.FetchIntoAsync(endpoint, token, job, version, rented.Array, CancellationToken.None);
+                    Verify(job, version, checksum, manifest);
+                    received = true;
+                }
+                catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or TimeoutException or InvalidDataException or WeightTransferException)
+                {
+                    LogTcpFailed(logger, job, version, endpoint, e.Message);
+                }
+            }
+            if (!received)
+            {
+                await FetchChunksAsync(learner, job, version, manifest, rented.Array);
+                Verify(job, version, WeightBuffer.Checksum(rented.Array), manifest);
+                route = "chunks";
+            }
+            Fetches++;
+            LastRoute = route;
+            LogFetched(logger, job, version, manifest.TotalBytes, route, clock.Elapsed.TotalMilliseconds);
+            return new CachedWeights(manifest, rented);
+        }
+        catch
+        {
+            rented.Release();
+            throw;
+        }
+    }
+
+    static async Task FetchChunksAsync(ILearnerGrain learner, string job, long version, WeightsManifestWire manifest, byte[] buffer)
+    {
         // A few chunks at a time: overlapping transfers without flooding the learner's silo.
-        await Parallel.ForEachAsync(chunks, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (index, _) =>
+        await Parallel.ForEachAsync(Enumerable.Range(0, manifest.ChunkCount), new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (index, _) =>
         {
             var chunk = await learner.GetWeightsChunkAsync(version, index);
             long offset = (long)index * manifest.ChunkBytes;
@@ -55,14 +129,17 @@ public sealed partial class WeightCache(IGrainFactory grains, ILogger<WeightCach
             if (chunk.Length != expected) throw new InvalidDataException($"job {job} v{version}: chunk {index} has {chunk.Length} bytes, expected {expected}");
             chunk.CopyTo(buffer, offset);
         });
-        var sha = Convert.ToHexString(SHA256.HashData(buffer));
-        if (!string.Equals(sha, manifest.Sha256, StringComparison.OrdinalIgnoreCase))
-            throw new InvalidDataException($"job {job} v{version}: checksum {sha} does not match the manifest's {manifest.Sha256}");
-        Fetches++;
-        LogFetched(logger, job, version, manifest.TotalBytes, manifest.ChunkCount);
-        return new CachedWeights(manifest, buffer);
     }
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Fetched job {Job} weights v{Version}: {Bytes} bytes in {Chunks} chunk(s)")]
-    static partial void LogFetched(ILogger logger, string job, long version, long bytes, int chunks);
+    static void Verify(string job, long version, string checksum, WeightsManifestWire manifest)
+    {
+        if (!string.Equals(checksum, manifest.Checksum, StringComparison.OrdinalIgnoreCase))
+            throw new InvalidDataException($"job {job} v{version}: checksum {checksum} does not match the manifest's {manifest.Checksum}");
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Fetched job {Job} weights v{Version}: {Bytes} bytes by {Route} in {Milliseconds:F1} ms")]
+    static partial void LogFetched(ILogger logger, string job, long version, long bytes, string route, double milliseconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {Job} weights v{Version}: TCP transfer from {Endpoint} failed ({Reason}); fetching in chunks through the cluster instead")]
+    static partial void LogTcpFailed(ILogger logger, string job, long version, string endpoint, string reason);
 }

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text.Json;
 using RolloutCluster.Abstractions;
 using RolloutCluster.Model.Checkpoints;
@@ -8,28 +9,62 @@ using RolloutCluster.Training.Runtime;
 namespace RolloutCluster.Grains;
 
 /// <summary>
-/// The weights versions a learner has published and still keeps (enough for the staleness bound),
-/// packed once and served in chunks of <see cref="ChunkBytes"/> — well under Orleans' 100 MiB message
-/// limit. Written by the learner's training thread, read by its grain calls.
+/// The weights versions one learner activation has published and still keeps (enough for the
+/// staleness bound), packed once. Served whole over TCP by this silo's <see cref="WeightServer"/>
+/// (the manifest names the endpoint and this store's token) and in chunks of <see cref="ChunkBytes"/>
+/// through grain calls — well under Orleans' 100 MiB message limit — where that is not available.
+/// Written by the learner's training thread, read by grain calls and the weight server, each under a
+/// lease (<see cref="Borrow"/>), so a dropped version's buffer is packed into again only once nobody reads it.
 /// </summary>
-public sealed class WeightStore
+public sealed class WeightStore(Func<string?> transferEndpoint, WeightBufferPool pool)
 {
     public const int ChunkBytes = 4 << 20;
-    readonly Dictionary<long, (WeightsManifestWire Manifest, byte[] Buffer)> _versions = [];
+    readonly Dictionary<long, (WeightsManifestWire Manifest, PooledBuffer Buffer)> _versions = [];
     readonly Lock _lock = new();
+
+    /// <summary>A secret per learner activation: only callers that got a manifest through the cluster can fetch over TCP.</summary>
+    public string Token { get; } = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
 
     public void Publish(string job, long version, long oldestNeeded, Policy policy)
     {
-        var (buffer, manifest) = WeightPack.Pack(policy.Model);
+        PooledBuffer? rented = null;
+        var (_, manifest) = WeightPack.Pack(policy.Model, length => (rented = pool.Rent(length)).Array);
+        string? endpoint = transferEndpoint();
         var wire = new WeightsManifestWire(job, version, JsonSerializer.Serialize(policy.Model.Config), TokenizerJson.ToJson(policy.Tokenizer),
             manifest.Tensors.Select(t => new PackedTensorWire(t.Name, t.DType, t.Shape, t.Offset, t.Length)).ToList(),
-            manifest.TotalBytes, manifest.Sha256, ChunkBytes, (int)Math.Max(1, (manifest.TotalBytes + ChunkBytes - 1) / ChunkBytes),
-            DTypes.ToConfigName(policy.Model.DType), policy.Tokenizer.Decode([policy.Tokenizer.EosId]));
+            manifest.TotalBytes, manifest.Checksum, ChunkBytes, (int)Math.Max(1, (manifest.TotalBytes + ChunkBytes - 1) / ChunkBytes),
+            DTypes.ToConfigName(policy.Model.DType), policy.Tokenizer.Decode([policy.Tokenizer.EosId]),
+            endpoint, endpoint is null ? null : Token);
+        Keep(version, wire, rented!, oldestNeeded);
+    }
+
+    void Keep(long version, WeightsManifestWire wire, PooledBuffer buffer, long oldestNeeded)
+    {
         lock (_lock)
         {
+            if (_versions.Remove(version, out var replaced)) replaced.Buffer.Release();
             _versions[version] = (wire, buffer);
-            foreach (var old in _versions.Keys.Where(v => v < oldestNeeded).ToList()) _versions.Remove(old);
+            foreach (var old in _versions.Keys.Where(v => v < oldestNeeded).ToList())
+                if (_versions.Remove(old, out var dropped)) dropped.Buffer.Release();
         }
+    }
+
+    /// <summary>Drops every version (the learner activation is going away); readers holding leases finish first.</summary>
+    public void Clear()
+    {
+        lock (_lock)
+        {
+            foreach (var (_, buffer) in _versions.Values) buffer.Release();
+            _versions.Clear();
+        }
+    }
+
+    /// <summary>Keeps an already packed buffer as a version (benchmarks of the transfer alone; no model behind it).</summary>
+    internal void PublishBuffer(long version, byte[] buffer)
+    {
+        var wire = new WeightsManifestWire("", version, "{}", "{}", [], buffer.LongLength, WeightBuffer.Checksum(buffer), ChunkBytes,
+            (int)Math.Max(1, (buffer.LongLength + ChunkBytes - 1) / ChunkBytes), "float32", "", transferEndpoint(), Token);
+        Keep(version, wire, new PooledBuffer(buffer, pool), oldestNeeded: 0);
     }
 
     public WeightsManifestWire? Manifest(long version)
@@ -37,14 +72,27 @@ public sealed class WeightStore
         lock (_lock) return _versions.TryGetValue(version, out var v) ? v.Manifest : null;
     }
 
+    /// <summary>
+    /// A lease on a kept version's whole buffer (never written while kept, so it is shared, not
+    /// copied), or null; dispose it when done reading.
+    /// </summary>
+    public WeightLease? Borrow(long version)
+    {
+        lock (_lock)
+            return _versions.TryGetValue(version, out var v) && v.Buffer.TryAcquire() ? new WeightLease(v.Manifest, v.Buffer) : null;
+    }
+
+    /// <summary>The pooled buffer of a kept version with a reference taken for the caller (the local cache's entry), or null.</summary>
+    internal (WeightsManifestWire Manifest, PooledBuffer Buffer)? Share(long version)
+    {
+        lock (_lock)
+            return _versions.TryGetValue(version, out var v) && v.Buffer.TryAcquire() ? v : null;
+    }
+
     public byte[] Chunk(long version, int index)
     {
-        byte[] buffer;
-        lock (_lock)
-        {
-            if (!_versions.TryGetValue(version, out var v)) throw new InvalidOperationException($"weights version {version} is no longer kept");
-            buffer = v.Buffer;
-        }
+        using var lease = Borrow(version) ?? throw new InvalidOperationException($"weights version {version} is no longer kept");
+        byte[] buffer = lease.Buffer;
         long offset = (long)index * ChunkBytes;
         if (index < 0 || offset >= Math.Max(buffer.Length, 1) && buffer.Length > 0) throw new ArgumentOutOfRangeException(nameof(index), $"chunk {index} is past the end");
         return buffer.AsSpan((int)offset, (int)Math.Min(ChunkBytes, buffer.Length - offset)).ToArray();

@@ -31,12 +31,6 @@ public static class RolloutSiloHost
             .AddInMemoryCollection(overrides ?? new Dictionary<string, string?>())
             .Build();
 
-    static IPAddress HostAddress() =>
-        System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
-            .Where(n => n.OperationalStatus == System.Net.NetworkInformation.OperationalStatus.Up)
-            .SelectMany(n => n.GetIPProperties().UnicastAddresses.Select(u => u.Address))
-            .FirstOrDefault(ip => ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && !IPAddress.IsLoopback(ip)) ?? IPAddress.Loopback;
-
     /// <summary>Builds the host from validated settings; nothing listens until it is started.</summary>
     /// <param name="configureSilo">Extra silo configuration (benchmarks swap grain classes here).</param>
     public static WebApplication Build(SiloConfig config, Action<ILoggingBuilder>? logging = null, Action<ISiloBuilder>? configureSilo = null)
@@ -48,7 +42,7 @@ public static class RolloutSiloHost
         else builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
         var listen = IPAddress.Parse(config.ListenAddress);
         // Listening on every interface (containers): advertise this host's own address, not 0.0.0.0.
-        var advertised = config.AdvertisedAddress is { } a ? IPAddress.Parse(a) : listen.Equals(IPAddress.Any) ? HostAddress() : listen;
+        var advertised = config.AdvertisedIPAddress();
         builder.UseOrleans(silo =>
         {
             if (config.Redis is { } redis)

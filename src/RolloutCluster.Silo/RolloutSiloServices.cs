@@ -17,7 +17,13 @@ public static class RolloutSiloServices
         if (config.Redis is { } redis) silo.AddRedisGrainStorage(RolloutStorage.Name, o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(redis));
         else silo.AddMemoryGrainStorage(RolloutStorage.Name);
         silo.Services.AddSingleton(new LearnerOptions(config.RunsDirectory));
+        silo.Services.AddSingleton<WeightBufferPool>();
+        silo.Services.AddSingleton<PublishedWeights>();
         silo.Services.AddSingleton<WeightCache>();
+        silo.Services.AddSingleton(config.ServesWeightsOverTcp
+            ? new WeightTransferOptions(true, System.Net.IPAddress.Parse(config.ListenAddress), config.AdvertisedIPAddress(), config.WeightTransferPort)
+            : WeightTransferOptions.Off);
+        silo.Services.AddHostedService<WeightServer>();
         silo.Services.AddSingleton<GeneratorActivity>();
         silo.Services.AddSingleton(SiloDevices.Discover(config.Devices));
         silo.Services.AddSingleton(new SandboxOptions

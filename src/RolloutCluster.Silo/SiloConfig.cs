@@ -41,6 +41,31 @@ public sealed record SiloConfig
 
     public string? TlsCertificatePassword { get; init; }
 
+    /// <summary>
+    /// How other silos fetch this silo's learners' weights: "tcp" (whole buffers over a TCP listener of
+    /// its own, on ListenAddress), "grain" (4 MB chunks through grain calls), or "auto": tcp, unless
+    /// TlsCertificate is set (the TCP transfer is not encrypted), then grain.
+    /// </summary>
+    public string WeightTransfer { get; init; } = "auto";
+
+    /// <summary>The weight server's port; 0 takes any free one (it is announced in each weights manifest).</summary>
+    public int WeightTransferPort { get; init; }
+
+    /// <summary>The address other silos reach this one at: AdvertisedAddress, else ListenAddress, else (listening on 0.0.0.0) this host's first non-loopback IPv4 address.</summary>
+    public System.Net.IPAddress AdvertisedIPAddress()
+    {
+        if (AdvertisedAddress is { } a) return System.Net.IPAddress.Parse(a);
+        var listen = System.Net.IPAddress.Parse(ListenAddress);
+        if (!listen.Equals(System.Net.IPAddress.Any)) return listen;
+        return System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+            .Where(n => n.OperationalStatus == System.Net.NetworkInformation.OperationalStatus.Up)
+            .SelectMany(n => n.GetIPProperties().UnicastAddresses.Select(u => u.Address))
+            .FirstOrDefault(ip => ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && !System.Net.IPAddress.IsLoopback(ip)) ?? System.Net.IPAddress.Loopback;
+    }
+
+    /// <summary>Whether the TCP weight server runs, per <see cref="WeightTransfer"/>.</summary>
+    public bool ServesWeightsOverTcp => WeightTransfer == "tcp" || WeightTransfer == "auto" && TlsCertificate is null;
+
     /// <summary>Returns what is wrong, naming the setting, or null.</summary>
     public string? Validate() =>
         SiloPort is < 1 or > 65535 ? $"Rollout:SiloPort must be a port number, found {SiloPort}"
@@ -50,6 +75,8 @@ public sealed record SiloConfig
         : AdvertisedAddress is { } a && !System.Net.IPAddress.TryParse(a, out _) ? $"Rollout:AdvertisedAddress must be an IP address, found \"{a}\""
         : Devices is not ("auto" or "cpu") ? $"Rollout:Devices must be auto or cpu, found \"{Devices}\""
         : SandboxIsolation is not ("full" or "no-cgroups" or "none") ? $"Rollout:SandboxIsolation must be full, no-cgroups or none, found \"{SandboxIsolation}\""
+        : WeightTransfer is not ("auto" or "tcp" or "grain") ? $"Rollout:WeightTransfer must be auto, tcp or grain, found \"{WeightTransfer}\""
+        : WeightTransferPort is < 0 or > 65535 ? $"Rollout:WeightTransferPort must be a port number or 0, found {WeightTransferPort}"
         : TlsCertificate is { } cert && !File.Exists(cert) ? $"Rollout:TlsCertificate: file not found: {cert}"
         : Redis is { } redis && !ParsesAsRedis(redis, out var why) ? $"Rollout:Redis: not a Redis connection string (\"{redis}\"): {why}"
         : null;

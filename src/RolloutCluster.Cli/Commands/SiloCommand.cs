@@ -20,7 +20,9 @@ public static class SiloCommand
         var devices = new Option<string?>("--devices") { Description = "auto (CUDA devices, else CPU) or cpu" };
         var runs = new Option<string?>("--runs-directory") { Description = "Where jobs write runs/<job> unless submitted with a run directory (default runs; a shared volume on several nodes)" };
         var tls = new Option<string?>("--tls-certificate") { Description = "PKCS#12 cluster certificate: TLS between silos and clients, peers must present the same one" };
-        var command = new Command("silo", "Run a silo of the cluster") { redis, dashboardPort, siloPort, gatewayPort, listen, advertise, devices, runs, tls };
+        var weights = new Option<string?>("--weight-transfer") { Description = "How other silos fetch this silo's learner weights: auto (tcp unless TLS), tcp or grain (chunks through grain calls)" };
+        var weightsPort = new Option<int?>("--weight-transfer-port") { Description = "Port of the TCP weight server (default 0: any free port, announced in each manifest)" };
+        var command = new Command("silo", "Run a silo of the cluster") { redis, dashboardPort, siloPort, gatewayPort, listen, advertise, devices, runs, tls, weights, weightsPort };
         command.SetAction(async (parse, cancellation) =>
         {
             var overrides = new Dictionary<string, string?>();
@@ -34,6 +36,8 @@ public static class SiloCommand
             Set(devices, "Devices");
             Set(runs, "RunsDirectory");
             Set(tls, "TlsCertificate");
+            Set(weights, "WeightTransfer");
+            Set(weightsPort, "WeightTransferPort");
             var config = RolloutSiloHost.ReadConfig(RolloutSiloHost.Configuration([], overrides));
             if (config.Validate() is { } problem) throw new UserInputException(problem);
             if (config.Redis is { } connection && await RedisProbe.CheckAsync(connection, TimeSpan.FromSeconds(10)) is { } unreachable)

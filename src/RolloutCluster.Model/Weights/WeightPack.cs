@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using RolloutCluster.Model.Checkpoints;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -8,8 +7,8 @@ namespace RolloutCluster.Model.Weights;
 /// <summary>Where one parameter lies in a packed weight buffer.</summary>
 public sealed record PackedTensor(string Name, string DType, long[] Shape, long Offset, long Length);
 
-/// <summary>Describes a packed buffer: every parameter, the total size and a SHA-256 of the bytes.</summary>
-public sealed record WeightManifest(IReadOnlyList<PackedTensor> Tensors, long TotalBytes, string Sha256);
+/// <summary>Describes a packed buffer: every parameter, the total size and a checksum of the bytes (<see cref="WeightBuffer.Checksum"/>).</summary>
+public sealed record WeightManifest(IReadOnlyList<PackedTensor> Tensors, long TotalBytes, string Checksum);
 
 /// <summary>
 /// All parameters of a model in one contiguous byte buffer and back, for broadcasting a weights
@@ -18,36 +17,41 @@ public sealed record WeightManifest(IReadOnlyList<PackedTensor> Tensors, long To
 public static class WeightPack
 {
     /// <summary>Copies every parameter, in named_parameters order, into one buffer.</summary>
-    public static (byte[] Buffer, WeightManifest Manifest) Pack(nn.Module model)
+    public static (byte[] Buffer, WeightManifest Manifest) Pack(nn.Module model) => Pack(model, WeightBuffer.Allocate);
+
+    /// <summary>As <see cref="Pack(nn.Module)"/>, into a buffer from allocate(total bytes) — a reused one, say — which must have exactly that length.</summary>
+    public static (byte[] Buffer, WeightManifest Manifest) Pack(nn.Module model, Func<long, byte[]> allocate)
     {
         using var scope = NewDisposeScope();
         var parameters = model.named_parameters().Select(p => (p.name, t: p.parameter.detach().cpu().contiguous())).ToList();
         long total = parameters.Sum(p => p.t.NumberOfElements * p.t.ElementSize);
         if (total > Array.MaxLength) throw new NotSupportedException($"model of {total} bytes exceeds one buffer; shard it");
-        var buffer = new byte[total];
+        var buffer = allocate(total);
+        if (buffer.LongLength != total) throw new ArgumentException($"allocate({total}) returned {buffer.LongLength} bytes", nameof(allocate));
         var entries = new List<PackedTensor>(parameters.Count);
         long offset = 0;
         foreach (var (name, t) in parameters)
         {
-            var bytes = t.bytes;
+            var bytes = t.bytes;   // a span over the contiguous CPU tensor's storage: one copy into the buffer
             bytes.CopyTo(buffer.AsSpan((int)offset, bytes.Length));
             entries.Add(new PackedTensor(name, DTypes.ToSafeTensors(t.dtype), t.shape, offset, bytes.Length));
             offset += bytes.Length;
         }
-        return (buffer, new WeightManifest(entries, total, Convert.ToHexString(SHA256.HashData(buffer))));
+        return (buffer, new WeightManifest(entries, total, WeightBuffer.Checksum(buffer)));
     }
 
     /// <summary>
     /// Verifies the checksum and that the manifest matches the model's parameters exactly, then
     /// copies the bytes in. Throws <see cref="InvalidDataException"/> without touching the model on any mismatch.
     /// </summary>
-    public static void Unpack(nn.Module model, byte[] buffer, WeightManifest manifest)
+    /// <param name="verified">The caller has already checked this buffer against the manifest's checksum (a silo's weight cache does on receipt).</param>
+    public static void Unpack(nn.Module model, byte[] buffer, WeightManifest manifest, bool verified = false)
     {
         if (buffer.Length != manifest.TotalBytes)
             throw new InvalidDataException($"weight buffer has {buffer.Length} bytes, manifest says {manifest.TotalBytes}");
-        var sha = Convert.ToHexString(SHA256.HashData(buffer));
-        if (!string.Equals(sha, manifest.Sha256, StringComparison.OrdinalIgnoreCase))
-            throw new InvalidDataException($"weight buffer checksum {sha} does not match manifest {manifest.Sha256}");
+        var checksum = verified ? manifest.Checksum : WeightBuffer.Checksum(buffer);
+        if (!string.Equals(checksum, manifest.Checksum, StringComparison.OrdinalIgnoreCase))
+            throw new InvalidDataException($"weight buffer checksum {checksum} does not match manifest {manifest.Checksum}");
         var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
         if (parameters.Count != manifest.Tensors.Count)
             throw new InvalidDataException($"manifest has {manifest.Tensors.Count} tensors, model has {parameters.Count}");
@@ -64,9 +68,16 @@ public static class WeightPack
         foreach (var e in manifest.Tensors)
         {
             var p = parameters[e.Name];
+            var bytes = buffer.AsSpan((int)e.Offset, (int)e.Length);
+            // A contiguous CPU parameter takes the bytes straight into its storage; others (CUDA) through a staging tensor.
+            if (p.device_type == DeviceType.CPU && p.is_contiguous())
+            {
+                p.bytes = bytes;
+                continue;
+            }
             using var scope = NewDisposeScope();
             var staging = empty(e.Shape, DTypes.FromSafeTensors(e.DType)!.Value);
-            staging.bytes = buffer.AsSpan((int)e.Offset, (int)e.Length);
+            staging.bytes = bytes;
             p.copy_(staging);
         }
     }

@@ -37,7 +37,7 @@ public static class GrpoStage
         }, policy.Tokenizer.VocabSize, policy.Tokenizer.EosId);
         var estimator = Advantages.Registry.Get(spec.Advantage);
         var counted = new CountingEnumerator<Problem>(prompts);
-        var pipeline = new RolloutPipeline(source, spec, counted, seed);
+        var pipeline = new RolloutPipeline(source, spec, counted, seed, context.Observer.Note);
         long version = 0;
         int step = 0;
         if (resume is not null)

@@ -72,7 +72,7 @@ public sealed class GroupAccounting
 /// re-forming) is counted as failed and sent again, same problems and seed, after a backoff: the
 /// results are what the first attempt would have given, so the data order holds.
 /// </summary>
-public sealed class RolloutPipeline(IRolloutSource source, GrpoStageSpec spec, IEnumerator<Problem> prompts, long seed)
+public sealed class RolloutPipeline(IRolloutSource source, GrpoStageSpec spec, IEnumerator<Problem> prompts, long seed, Action<string>? note = null)
 {
     /// <summary>Attempts per request before the stage gives up (backoff 0.5, 1, 2, then 4 s: about half a minute in all).</summary>
     public const int MaxAttempts = 10;
@@ -119,6 +119,7 @@ public sealed class RolloutPipeline(IRolloutSource source, GrpoStageSpec spec, I
                     Accounting.Failed += count;
                     if (attempt >= MaxAttempts)
                         throw new InvalidOperationException($"step {step + 1}: a rollout request of {count} problems failed {attempt} times; last error: {e.GetBaseException().Message}", e);
+                    note?.Invoke($"step {step + 1}: a rollout request of {count} problems failed (attempt {attempt}), sending it again: {e.GetBaseException().GetType().Name}: {e.GetBaseException().Message}");
                     await Task.Delay(TimeSpan.FromSeconds(Math.Min(4, 0.5 * (1 << (attempt - 1)))), cancellation);
                     task = source.SampleAsync(request, CancellationToken.None);
                     Accounting.Dispatched += count;

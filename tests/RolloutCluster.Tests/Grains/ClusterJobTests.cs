@@ -1,5 +1,8 @@
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.TestingHost;
 using RolloutCluster.Abstractions;
+using RolloutCluster.Grains;
 using RolloutCluster.Training.Runtime;
 
 namespace RolloutCluster.Tests.Grains;
@@ -59,6 +62,32 @@ public sealed class ClusterJobTests(ClusterFixture fixture)
         Assert.Equal(2, g.BySource.Keys.Select(k => k.Split('/')[0]).Distinct().Count());   // generators on both silos
         Assert.All(g.BySource.Values, n => Assert.True(n > 0));
         Assert.True(steps.Count(s => s.GetValueOrDefault("actor/trained_sequences") > 0) >= 3, "the learner should step on most batches");
+        // The learner's silo shares its own buffers; the other fetches them over the weight server's TCP.
+        Assert.Equal(["local", "tcp"], Services<WeightCache>().Select(c => c.LastRoute).Order());
+    }
+
+    IEnumerable<T> Services<T>() where T : notnull =>
+        fixture.Cluster.Silos.Select(s => ((InProcessSiloHandle)s).SiloHost.Services.GetRequiredService<T>());
+
+    [Fact]
+    public async Task When_the_weight_server_cannot_be_reached_weights_come_in_chunks_through_the_grains()
+    {
+        var published = Services<PublishedWeights>().ToList();
+        var endpoints = published.Select(p => p.TransferEndpoint).ToList();
+        Assert.All(endpoints, Assert.NotNull);
+        try
+        {
+            // Announce a port nobody listens on: the fetch fails, is logged, and falls back.
+            foreach (var p in published) p.TransferEndpoint = $"127.0.0.1:{RolloutCluster.Silo.LoopbackPorts.Free()}";
+            var (info, steps) = await RunAsync("cluster-chunks", Job("cluster-chunks", steps: 3), TimeSpan.FromMinutes(3));
+            Assert.True(info.State == JobState.Completed, $"{info.State}: {info.Message}");
+            Assert.Equal(3, steps.Count);
+            Assert.Equal(["chunks", "local"], Services<WeightCache>().Select(c => c.LastRoute).Order());
+        }
+        finally
+        {
+            foreach (var (p, e) in published.Zip(endpoints)) p.TransferEndpoint = e;
+        }
     }
 
     [Fact]

@@ -1,0 +1,56 @@
+using RolloutCluster.Data;
+using RolloutCluster.Grains;
+using RolloutCluster.Training.Runtime;
+
+namespace RolloutCluster.Tests.Grains;
+
+public sealed class WeightBufferPoolTests
+{
+    [Fact]
+    public void A_released_buffer_is_rented_again_and_only_for_its_size()
+    {
+        var pool = new WeightBufferPool();
+        var first = pool.Rent(1000);
+        var array = first.Array;
+        first.Release();
+        Assert.NotSame(array, pool.Rent(999).Array);
+        Assert.Same(array, pool.Rent(1000).Array);
+        Assert.NotSame(array, pool.Rent(1000).Array);   // handed out once, not twice
+    }
+
+    [Fact]
+    public void A_buffer_with_a_reader_goes_back_only_when_the_reader_is_done()
+    {
+        var pool = new WeightBufferPool();
+        var buffer = pool.Rent(64);
+        Assert.True(buffer.TryAcquire());    // a reader
+        buffer.Release();                    // the owner drops the version
+        Assert.NotSame(buffer.Array, pool.Rent(64).Array);
+        buffer.Release();                    // the reader is done
+        Assert.False(buffer.TryAcquire());   // gone: nobody may read it now
+        Assert.Same(buffer.Array, pool.Rent(64).Array);
+        Assert.Throws<InvalidOperationException>(buffer.Release);
+    }
+
+    [Fact]
+    public void A_version_dropped_by_the_store_is_not_packed_over_while_leased()
+    {
+        var store = new PublishedWeights(new WeightBufferPool()).Open("job");
+        using var policy = new Policy(TinyModels.Create(seed: 5), TinyModels.Tokenizer, PromptTemplate.R1Zero);
+        store.Publish("job", 1, oldestNeeded: 0, policy);
+        var lease = store.Borrow(1)!;
+        var before = lease.Buffer.ToArray();
+        store.Publish("job", 2, oldestNeeded: 2, policy);   // drops v1, still leased
+        Assert.Null(store.Borrow(1));
+        store.Publish("job", 3, oldestNeeded: 3, policy);   // must not pack into v1's array
+        Assert.Equal(before, lease.Buffer);
+        using (var v3 = store.Borrow(3)!) Assert.NotSame(lease.Buffer, v3.Buffer);
+        var v1 = lease.Buffer;
+        lease.Dispose();
+        lease.Dispose();                                    // idempotent
+        store.Publish("job", 4, oldestNeeded: 4, policy);   // v1's array is spare now (the latest returned): reused
+        using var v4 = store.Borrow(4)!;
+        Assert.Same(v1, v4.Buffer);
+        Assert.Equal(store.Manifest(4)!.Checksum, RolloutCluster.Model.Weights.WeightBuffer.Checksum(v4.Buffer));
+    }
+}
