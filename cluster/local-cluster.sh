@@ -56,6 +56,9 @@ up() {
   wait_for 15 "redis-server on 127.0.0.1:$redis_port" redis-cli -p "$redis_port" ping
   local connection="127.0.0.1:$redis_port"
   echo "$connection" > "$state/connection"
+  # N silos share this machine's cores: idle thread-pool threads must not spin-wait for work (with 4
+  # silos on 2 cores, spinning cost the weight broadcast ~10%: benchmarks/README.md).
+  export DOTNET_ThreadPool_UnfairSemaphoreSpinLimit="${DOTNET_ThreadPool_UnfairSemaphoreSpinLimit:-0}"
   for i in $(seq 1 "$n"); do
     local silo gateway dashboard
     silo="$(free_port)"; gateway="$(free_port)"; dashboard="$(free_port)"

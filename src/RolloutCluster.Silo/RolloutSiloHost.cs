@@ -27,7 +27,9 @@ public static class RolloutSiloHost
         new ConfigurationBuilder()
             .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true)
             .AddJsonFile("appsettings.json", optional: true)
-            .AddEnvironmentVariables(prefix: "ROLLOUT__")
+            // Unprefixed on purpose: ROLLOUT__Redis becomes ROLLOUT:Redis, which the (case-insensitive)
+            // "Rollout" section sees; a prefix filter would strip ROLLOUT__ and leave the key outside it.
+            .AddEnvironmentVariables()
             .AddInMemoryCollection(overrides ?? new Dictionary<string, string?>())
             .Build();
 

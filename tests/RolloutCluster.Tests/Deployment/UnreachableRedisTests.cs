@@ -28,4 +28,14 @@ public sealed class UnreachableRedisTests
         Assert.NotEqual(0, code);
         Assert.Contains($"cannot reach Redis at {redis}", stderr + stdout);
     }
+
+    [Fact]
+    public void Settings_from_ROLLOUT_environment_variables_reach_the_silo_and_are_validated()
+    {
+        // The way docker-compose.yml and cluster/Dockerfile configure silos: a bad value must be refused by name.
+        var (code, stdout, stderr) = ProcessRunner.Run(LocalCluster.Cli[0], [.. LocalCluster.Cli[1..], "silo", "--dashboard-port", "0"],
+            timeout: TimeSpan.FromSeconds(60), environment: new Dictionary<string, string> { ["ROLLOUT__WeightTransfer"] = "bogus" });
+        Assert.NotEqual(0, code);
+        Assert.Contains("Rollout:WeightTransfer must be auto, tcp or grain, found \"bogus\"", stderr + stdout);
+    }
 }
