@@ -17,7 +17,9 @@ public sealed partial class CodeSandbox : ICodeRunner
     readonly Channel<SandboxLane> _idle = Channel.CreateUnbounded<SandboxLane>();
     readonly List<SandboxLane> _all = [];
     readonly Lock _lock = new();
-    int _nextLane;
+    // Process-wide: lane names are cgroup names, and two sandboxes of one process (a silo's and a CLI
+    // command's, or two tests') once both made "lane-PID-1": one's disposal killed the other's worker.
+    static int _nextLane;
     int _rebuilt;
 
     CodeSandbox(SandboxOptions options, SandboxFiles files, string bwrap, ILogger logger)
@@ -80,7 +82,19 @@ public sealed partial class CodeSandbox : ICodeRunner
         _idle.Writer.TryWrite(lane);
     }
 
+    /// <summary>
+    /// Runs a program on an idle lane. A worker that dies may be the program's doing (it killed its
+    /// parent) or the lane's own failure, which must not cost a correct program its reward: the program
+    /// gets one more run on a fresh lane, and only if it takes that worker down too is the result
+    /// WorkerDied.
+    /// </summary>
     public async Task<ExecutionResult> RunAsync(string code, CancellationToken cancellation = default)
+    {
+        var result = await RunOnceAsync(code, cancellation);
+        return result.Verdict == ExecutionVerdict.WorkerDied ? await RunOnceAsync(code, cancellation) : result;
+    }
+
+    async Task<ExecutionResult> RunOnceAsync(string code, CancellationToken cancellation)
     {
         var lane = await _idle.Reader.ReadAsync(cancellation);
         ExecutionResult result;
@@ -95,7 +109,7 @@ public sealed partial class CodeSandbox : ICodeRunner
         if (!lane.Alive)
         {
             // The program took its worker down (killed its parent, say); it costs a lane restart, nothing more.
-            LogLaneRebuilt(_logger, result.Verdict);
+            LogLaneRebuilt(_logger, result.Verdict, result.Stderr.Length > 500 ? result.Stderr[^500..] : result.Stderr);
             lock (_lock) _all.Remove(lane);
             await lane.DisposeAsync();
             Interlocked.Increment(ref _rebuilt);
@@ -128,6 +142,6 @@ public sealed partial class CodeSandbox : ICodeRunner
     [LoggerMessage(Level = LogLevel.Information, Message = "Code sandbox started: {Lanes} lane(s), isolation {Isolation}")]
     static partial void LogStarted(ILogger logger, int lanes, SandboxIsolation isolation);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Sandbox lane lost its worker ({Verdict}); rebuilding it")]
-    static partial void LogLaneRebuilt(ILogger logger, ExecutionVerdict verdict);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sandbox lane lost its worker ({Verdict}); rebuilding it. Worker stderr: {Stderr}")]
+    static partial void LogLaneRebuilt(ILogger logger, ExecutionVerdict verdict, string stderr);
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using RolloutCluster.Rewards;
+using RolloutCluster.Rewards.Sandbox;
 
 namespace RolloutCluster.Tests.Rewards;
 
@@ -137,11 +138,11 @@ public sealed class HostileProgramTests(SandboxFixture fixture)
         AssertContained("import sys\ndef solve():\n    for _ in range(100):\n        sys.stdout.write('x' * 1024 * 1024)\n    return 'escaped'\n", "output limit");
 
     [Fact]
-    public async Task Killing_its_parent_costs_only_a_lane_restart()
+    public async Task Killing_its_parent_costs_only_lane_restarts()
     {
         int before = fixture.Sandbox.LanesRebuilt;
         await AssertContained("import os, signal\ndef solve():\n    os.kill(os.getppid(), signal.SIGKILL)\n    return 'escaped'\n", "killed its sandbox worker");
-        Assert.Equal(before + 1, fixture.Sandbox.LanesRebuilt);
+        Assert.Equal(before + 2, fixture.Sandbox.LanesRebuilt);   // its second chance on a fresh lane goes the same way
     }
 
     [Fact]
@@ -174,5 +175,30 @@ public sealed class HostileProgramTests(SandboxFixture fixture)
         var result = await Score("import os\nos._exit(0)\ndef solve():\n    return 'wrong'\n");
         Assert.Equal(0, result.Value);
         Assert.Contains("before the tests finished", result.Reason);
+    }
+
+    [Fact]
+    public async Task A_worker_lost_for_reasons_of_its_own_does_not_cost_a_correct_program_its_result()
+    {
+        await using var sandbox = (CodeSandbox)await CodeSandbox.CreateAsync(SandboxFixture.Options with { Lanes = 1 }, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        Assert.Equal("42", (await sandbox.RunAsync("print(6 * 7)")).Stdout.Trim());
+        // The lane's processes die under it between runs (as if the machine had killed them).
+        foreach (int pid in sandbox.LaneProcesses().Single()) System.Diagnostics.Process.GetProcessById(pid).Kill();
+        var result = await sandbox.RunAsync("print(6 * 7)");
+        Assert.Equal(ExecutionVerdict.Exited, result.Verdict);
+        Assert.Equal("42", result.Stdout.Trim());
+        Assert.Equal(1, sandbox.LanesRebuilt);
+    }
+
+    [Fact]
+    public async Task Two_sandboxes_of_one_process_keep_their_lanes_apart()
+    {
+        var first = (CodeSandbox)await CodeSandbox.CreateAsync(SandboxFixture.Options with { Lanes = 1 }, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        await using var second = (CodeSandbox)await CodeSandbox.CreateAsync(SandboxFixture.Options with { Lanes = 1 }, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        Assert.Empty(first.LaneProcesses().Single().Intersect(second.LaneProcesses().Single()));
+        await first.DisposeAsync();   // removes its own cgroup, not the other's
+        var result = await second.RunAsync("print(6 * 7)");
+        Assert.Equal("42", result.Stdout.Trim());
+        Assert.Equal(0, second.LanesRebuilt);
     }
 }
