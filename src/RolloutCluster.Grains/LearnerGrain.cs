@@ -6,7 +6,7 @@ using RolloutCluster.Training.Runtime;
 namespace RolloutCluster.Grains;
 
 /// <summary>
-/// One per job. Runs the job's stages (<see cref="JobRunner"/>) on a thread of its own — training is
+/// One per job. Runs the job's stages (<see cref="JobRunner"/>) on the process's torch thread — training is
 /// CPU/GPU-bound and must not hold an Orleans scheduler thread — with GRPO rollouts coming from the
 /// cluster's generators (<see cref="ClusterRolloutSource"/>). Grain calls (status, progress, weight
 /// chunks, cancel) are served meanwhile. The only writer of the job's weights. Its record is durable:
@@ -127,8 +127,9 @@ public sealed partial class LearnerGrain(
         long epoch = Record.Epoch;
         var runDirectory = Record.RunDirectory;
         var token = _cancel.Token;
-        var training = Task.Factory.StartNew(() => RunAsync(grains, job, spec, runDirectory, epoch, resume, token), CancellationToken.None,
-            TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        // Off the activation's scheduler (its continuations must not depend on the activation staying
+        // alive); the runner itself moves to the process's torch thread at once.
+        var training = Task.Run(() => RunAsync(grains, job, spec, runDirectory, epoch, resume, token), CancellationToken.None);
         _training = training;
         _ = RecordOutcomeAsync(training);
         LogStarted(logger, job, runDirectory);

@@ -20,8 +20,10 @@ public sealed class ClusterClient : IAsyncDisposable
 
     public IControlGrain Control => _host.Services.GetRequiredService<IClusterClient>().GetGrain<IControlGrain>(0);
 
+    /// <param name="responseTimeout">How long a call may go unanswered (Orleans' default 30 s); a caller
+    /// polling status across silo failures wants it short, since a call to a gateway that just died waits it out.</param>
     public static async Task<ClusterClient> ConnectAsync(string? redis, string gateway, string clusterId, string serviceId, string? tlsCertificate,
-        CancellationToken cancellation)
+        CancellationToken cancellation, TimeSpan? responseTimeout = null)
     {
         if (redis is not null && await Silo.RedisProbe.CheckAsync(redis, TimeSpan.FromSeconds(10)) is { } unreachable) throw new UserInputException(unreachable);
         if (tlsCertificate is not null && !File.Exists(tlsCertificate)) throw new UserInputException($"--tls-certificate: file not found: {tlsCertificate}");
@@ -34,6 +36,7 @@ public sealed class ClusterClient : IAsyncDisposable
             client.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (clusterId, serviceId));
             // A dead gateway is dropped in seconds, not the default minute (PLATFORM.md).
             client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
+            if (responseTimeout is { } timeout) client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = timeout);
             if (tlsCertificate is not null)
             {
                 var certificate = Silo.ClusterTls.Load(tlsCertificate, null);

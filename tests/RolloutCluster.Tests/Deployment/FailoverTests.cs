@@ -15,7 +15,12 @@ namespace RolloutCluster.Tests.Deployment;
 [Collection("processes")]
 public sealed class FailoverTests(ITestOutputHelper output)
 {
-    const string Job = """
+    // Long enough that both kills land mid-run: after its gateway silo dies, the test's client is blind
+    // for a response timeout (3 s here) while the job goes on; with Orleans' default 30 s, 120 steps
+    // once finished inside that blind spot.
+    const int StepCount = 60;
+
+    static readonly string Job = $$"""
         name: failover
         seed: 21
         model: { preset: tiny, init_seed: 4, threads: 1 }
@@ -24,7 +29,7 @@ public sealed class FailoverTests(ITestOutputHelper output)
         stages:
           - name: rl
             kind: grpo
-            steps: 30
+            steps: {{StepCount}}
             prompts_per_step: 6
             group_size: 4
             sampling: { temperature: 1.0, max_new_tokens: 16 }
@@ -68,7 +73,8 @@ public sealed class FailoverTests(ITestOutputHelper output)
         var (code, stdout, stderr) = ProcessRunner.Run(LocalCluster.Cli[0],
             [.. LocalCluster.Cli[1..], "submit", jobFile, "--cluster", cluster.Connection, "--run-directory", runDirectory]);
         Assert.True(code == 0, stdout + stderr);
-        await using var client = await ClusterClient.ConnectAsync(cluster.Connection, "127.0.0.1:0", "rollout", "rollout-cluster", null, CancellationToken.None);
+        await using var client = await ClusterClient.ConnectAsync(cluster.Connection, "127.0.0.1:0", "rollout", "rollout-cluster", null, CancellationToken.None,
+            responseTimeout: TimeSpan.FromSeconds(3));
         try
         {
             var info = await WaitAsync(client, j => j.Step >= 7 && j.Host is not null, TimeSpan.FromMinutes(3), "step 7");
@@ -78,7 +84,8 @@ public sealed class FailoverTests(ITestOutputHelper output)
             output.WriteLine($"step {info.Step}: SIGKILL silo {generatorOnly.Key} (generators only); learner on {info.Host}");
             LocalCluster.Kill(generatorOnly.Value.Pid);
 
-            info = await WaitAsync(client, j => j.Step >= 14 && j.Host is not null, TimeSpan.FromMinutes(3), "step 14 after losing a generator silo");
+            info = await WaitAsync(client, j => j.Step >= 14 && j.Host is not null || j.State is not (JobState.Running or JobState.Pending), TimeSpan.FromMinutes(3), "step 14 after losing a generator silo");
+            Assert.True(info.State == JobState.Running, $"the job ended ({info.State}, step {info.Step}) before its learner's silo could be killed");
             var learnerSilo = cluster.Silos.Single(s => s.Value.SiloPort == int.Parse(info.Host!.Split(':')[1]));
             output.WriteLine($"step {info.Step}: SIGKILL silo {learnerSilo.Key}, which hosts the learner");
             LocalCluster.Kill(learnerSilo.Value.Pid);
@@ -95,8 +102,8 @@ public sealed class FailoverTests(ITestOutputHelper output)
             var g = info.Groups;
             Assert.True(g.Balanced, JsonSerializer.Serialize(g));
             Assert.Equal(0, g.InFlight);
-            Assert.Equal(30 * 6, g.Trained);                                     // every step trained its 6 groups once
-            Assert.Equal(Enumerable.Range(1, 30), Steps(runDirectory));         // each step once, none lost or repeated
+            Assert.Equal(StepCount * 6, g.Trained);                              // every step trained its 6 groups once
+            Assert.Equal(Enumerable.Range(1, StepCount), Steps(runDirectory));  // each step once, none lost or repeated
             Assert.Equal(Digests(reference), Digests(runDirectory));            // the same prompts in the same order
         }
         catch
