@@ -18,8 +18,13 @@ public sealed class PublishedWeights(WeightBufferPool pool)
     public WeightStore Open(string job)
     {
         var store = new WeightStore(() => TransferEndpoint, pool);
-        if (_stores.TryGetValue(job, out var earlier) && _stores.TryUpdate(job, store, earlier)) earlier.Clear();
-        else _stores[job] = store;
+        WeightStore? earlier = null;
+        _stores.AddOrUpdate(job, store, (_, old) =>
+        {
+            earlier = old;
+            return store;
+        });
+        earlier?.Clear();
         return store;
     }
 

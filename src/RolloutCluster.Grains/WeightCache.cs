@@ -27,9 +27,6 @@ public sealed partial class WeightCache(IGrainFactory grains, PublishedWeights p
     readonly Dictionary<(string Job, long Epoch, long Version), Task<CachedWeights>> _entries = [];
     readonly Lock _lock = new();
 
-    /// <summary>Times a version was fetched from another silo (once per silo per version).</summary>
-    public int Fetches { get; private set; }
-
     /// <summary>How the latest version was obtained: "local", "tcp" or "chunks".</summary>
     public string? LastRoute { get; private set; }
 
@@ -106,7 +103,6 @@ public sealed partial class WeightCache(IGrainFactory grains, PublishedWeights p
                 Verify(job, version, WeightBuffer.Checksum(rented.Array), manifest);
                 route = "chunks";
             }
-            Fetches++;
             LastRoute = route;
             LogFetched(logger, job, version, manifest.TotalBytes, route, clock.Elapsed.TotalMilliseconds);
             return new CachedWeights(manifest, rented);

@@ -29,13 +29,19 @@ public sealed class WeightStore(Func<string?> transferEndpoint, WeightBufferPool
     {
         PooledBuffer? rented = null;
         var (_, manifest) = WeightPack.Pack(policy.Model, length => (rented = pool.Rent(length)).Array);
-        string? endpoint = transferEndpoint();
-        var wire = new WeightsManifestWire(job, version, JsonSerializer.Serialize(policy.Model.Config), TokenizerJson.ToJson(policy.Tokenizer),
+        var wire = Describe(job, version, JsonSerializer.Serialize(policy.Model.Config), TokenizerJson.ToJson(policy.Tokenizer),
             manifest.Tensors.Select(t => new PackedTensorWire(t.Name, t.DType, t.Shape, t.Offset, t.Length)).ToList(),
-            manifest.TotalBytes, manifest.Checksum, ChunkBytes, (int)Math.Max(1, (manifest.TotalBytes + ChunkBytes - 1) / ChunkBytes),
-            DTypes.ToConfigName(policy.Model.DType), policy.Tokenizer.Decode([policy.Tokenizer.EosId]),
-            endpoint, endpoint is null ? null : Token);
+            manifest.TotalBytes, manifest.Checksum, DTypes.ToConfigName(policy.Model.DType), policy.Tokenizer.Decode([policy.Tokenizer.EosId]));
         Keep(version, wire, rented!, oldestNeeded);
+    }
+
+    /// <summary>A version's manifest with how to fetch it: its chunking, and this silo's weight server and token when it runs.</summary>
+    WeightsManifestWire Describe(string job, long version, string modelConfigJson, string tokenizerJson, IReadOnlyList<PackedTensorWire> tensors,
+        long totalBytes, string checksum, string dtype, string eosToken)
+    {
+        string? endpoint = transferEndpoint();
+        return new WeightsManifestWire(job, version, modelConfigJson, tokenizerJson, tensors, totalBytes, checksum,
+            ChunkBytes, (int)Math.Max(1, (totalBytes + ChunkBytes - 1) / ChunkBytes), dtype, eosToken, endpoint, endpoint is null ? null : Token);
     }
 
     void Keep(long version, WeightsManifestWire wire, PooledBuffer buffer, long oldestNeeded)
@@ -62,8 +68,7 @@ public sealed class WeightStore(Func<string?> transferEndpoint, WeightBufferPool
     /// <summary>Keeps an already packed buffer as a version (benchmarks of the transfer alone; no model behind it).</summary>
     internal void PublishBuffer(long version, byte[] buffer)
     {
-        var wire = new WeightsManifestWire("", version, "{}", "{}", [], buffer.LongLength, WeightBuffer.Checksum(buffer), ChunkBytes,
-            (int)Math.Max(1, (buffer.LongLength + ChunkBytes - 1) / ChunkBytes), "float32", "", transferEndpoint(), Token);
+        var wire = Describe("", version, "{}", "{}", [], buffer.LongLength, WeightBuffer.Checksum(buffer), "float32", "");
         Keep(version, wire, new PooledBuffer(buffer, pool), oldestNeeded: 0);
     }
 

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 
 namespace RolloutCluster.Tests.Deployment;
 
@@ -8,19 +6,12 @@ namespace RolloutCluster.Tests.Deployment;
 [Collection("processes")]
 public sealed class UnreachableRedisTests
 {
-    static int ClosedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;   // closed again when the listener is disposed
-    }
-
     [Theory]
     [InlineData("silo", "--dashboard-port", "0")]
     [InlineData("list")]
     public void An_unreachable_redis_is_a_clear_error_within_30_seconds(string verb, params string[] extra)
     {
-        string redis = $"127.0.0.1:{ClosedPort()}";
+        string redis = $"127.0.0.1:{RolloutCluster.Silo.LoopbackPorts.Free()}";   // free, so nothing listens there
         string[] args = verb == "silo" ? ["silo", "--redis", redis, .. extra] : [verb, "--cluster", redis, .. extra];
         var clock = Stopwatch.StartNew();
         var (code, stdout, stderr) = ProcessRunner.Run(LocalCluster.Cli[0], [.. LocalCluster.Cli[1..], .. args], timeout: TimeSpan.FromSeconds(60));

@@ -180,7 +180,7 @@ public sealed class HostileProgramTests(SandboxFixture fixture)
     [Fact]
     public async Task A_worker_lost_for_reasons_of_its_own_does_not_cost_a_correct_program_its_result()
     {
-        await using var sandbox = (CodeSandbox)await CodeSandbox.CreateAsync(SandboxFixture.Options with { Lanes = 1 }, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        await using var sandbox = await SandboxFixture.OneLaneAsync();
         Assert.Equal("42", (await sandbox.RunAsync("print(6 * 7)")).Stdout.Trim());
         // The lane's processes die under it between runs (as if the machine had killed them).
         foreach (int pid in sandbox.LaneProcesses().Single()) System.Diagnostics.Process.GetProcessById(pid).Kill();
@@ -193,8 +193,8 @@ public sealed class HostileProgramTests(SandboxFixture fixture)
     [Fact]
     public async Task Two_sandboxes_of_one_process_keep_their_lanes_apart()
     {
-        var first = (CodeSandbox)await CodeSandbox.CreateAsync(SandboxFixture.Options with { Lanes = 1 }, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
-        await using var second = (CodeSandbox)await CodeSandbox.CreateAsync(SandboxFixture.Options with { Lanes = 1 }, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        var first = await SandboxFixture.OneLaneAsync();
+        await using var second = await SandboxFixture.OneLaneAsync();
         Assert.Empty(first.LaneProcesses().Single().Intersect(second.LaneProcesses().Single()));
         await first.DisposeAsync();   // removes its own cgroup, not the other's
         var result = await second.RunAsync("print(6 * 7)");

@@ -21,6 +21,9 @@ public sealed class SandboxFixture : IAsyncLifetime
 
     public CodeSandbox Sandbox { get; private set; } = null!;
 
+    /// <summary>A sandbox of its own with the same limits and one lane, for tests that break or count lanes.</summary>
+    public static async Task<CodeSandbox> OneLaneAsync() => (CodeSandbox)await CodeSandbox.CreateAsync(Options with { Lanes = 1 }, NullLogger.Instance);
+
     public async Task InitializeAsync() => Sandbox = (CodeSandbox)await CodeSandbox.CreateAsync(Options, NullLogger.Instance);
 
     public async Task DisposeAsync() => await Sandbox.DisposeAsync();
