@@ -3,7 +3,7 @@ using RolloutCluster.Data;
 using RolloutCluster.Grains;
 using RolloutCluster.Model.Sampling;
 using RolloutCluster.Model.Tokenizers;
-using RolloutCluster.Training.Runtime;
+using RolloutCluster.Training.Engine;
 
 namespace RolloutCluster.Benchmarks;
 

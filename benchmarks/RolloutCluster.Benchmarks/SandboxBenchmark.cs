@@ -19,8 +19,8 @@ public static class SandboxBenchmark
         var args = new Args(argv);
         var path = args.Get("humaneval", "../shared/data/humaneval/HumanEval.jsonl");
         int parallel = args.Int("parallel", Environment.ProcessorCount), rounds = args.Int("rounds", 3);
-        var tasks = JsonlReader.Read(path, DatasetFormats.HumanEval).Rows.Select(r => r.Item).ToList();
-        var inputs = tasks.Select(t => new RewardInput(t.CanonicalSolution!, Prompt: t.Prompt, Tests: t.Tests, EntryPoint: t.EntryPoint)).ToList();
+        var tasks = new RolloutCluster.Data.Datasets.DatasetSource(path, "humaneval").Load().Problems;
+        var inputs = tasks.Select(t => new RewardInput(t.Solution!, Prompt: t.Question, Tests: t.Tests, EntryPoint: t.EntryPoint)).ToList();
         var options = new SandboxOptions { Lanes = parallel };
         await using var sandbox = await CodeSandbox.CreateAsync(options, NullLogger.Instance);
         await using var plain = new SubprocessRunner(options, limits: false);

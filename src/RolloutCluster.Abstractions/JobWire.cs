@@ -3,13 +3,17 @@ namespace RolloutCluster.Abstractions;
 /// <summary>
 /// A job as submitted: the job file's text (YAML or JSON) and its name for messages. With Resume, the
 /// job continues from the latest resumable checkpoint in its run directory instead of starting afresh.
+/// Overrides are `--set path=value` items applied to the file before it is read; relative dataset
+/// paths start at BaseDirectory (the submitter's working directory).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("rollout.job-submission")]
 public sealed record JobSubmission(
     [property: Id(0)] string JobText,
     [property: Id(1)] string FileName,
     [property: Id(2)] string? RunDirectory = null,
-    [property: Id(3)] bool Resume = false);
+    [property: Id(3)] bool Resume = false,
+    [property: Id(4)] IReadOnlyList<string>? Overrides = null,
+    [property: Id(5)] string? BaseDirectory = null);
 
 /// <summary>Where a job is in its life.</summary>
 [GenerateSerializer, Alias("rollout.job-state")]

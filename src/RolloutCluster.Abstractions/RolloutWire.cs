@@ -1,11 +1,14 @@
 namespace RolloutCluster.Abstractions;
 
-/// <summary>A problem to sample completions for.</summary>
+/// <summary>A problem to sample completions for, with what its rewards need (the answer; for code, the tests).</summary>
 [GenerateSerializer, Immutable, Alias("rollout.problem")]
 public sealed record ProblemWire(
     [property: Id(0)] string Id,
     [property: Id(1)] string Question,
-    [property: Id(2)] string Answer);
+    [property: Id(2)] string Answer,
+    [property: Id(3)] string? Tests = null,
+    [property: Id(4)] string? EntryPoint = null,
+    [property: Id(5)] IReadOnlyList<string>? TestCases = null);
 
 /// <summary>Sampling settings.</summary>
 [GenerateSerializer, Immutable, Alias("rollout.sampling")]
@@ -24,7 +27,8 @@ public sealed record RewardWire(
 
 /// <summary>
 /// Work for a generator: G completions for each problem with exactly weights version Version of job
-/// Job, then scored by a verifier. Row j of problem i uses the seed derived from (Seed,
+/// Job, then scored by a verifier with Rewards. Nothing here is particular to one algorithm (ids 9
+/// and 10, GRPO's overlong shaping, are retired: the GRPO stage shapes rewards itself). Row j of problem i uses the seed derived from (Seed,
 /// (FirstProblem + i)·G + j), so a request split across generators samples what one would. Epoch
 /// counts the learner's (re)starts: versions of an earlier run of the job are never served for a later one.
 /// </summary>
@@ -39,18 +43,15 @@ public sealed record GenerateRequest(
     [property: Id(6)] long Seed,
     [property: Id(7)] string Template,
     [property: Id(8)] IReadOnlyList<RewardWire> Rewards,
-    [property: Id(9)] string OverlongMode,
-    [property: Id(10)] int OverlongBuffer,
     [property: Id(11)] long Epoch = 0);
 
-/// <summary>One sampled completion and its scores.</summary>
+/// <summary>One sampled completion and its reward breakdown (id 4, a shaped reward, is retired).</summary>
 [GenerateSerializer, Immutable, Alias("rollout.scored-completion")]
 public sealed record ScoredCompletionWire(
     [property: Id(0)] int[] TokenIds,
     [property: Id(1)] float[] LogProbs,
     [property: Id(2)] string Text,
     [property: Id(3)] bool Truncated,
-    [property: Id(4)] double Reward,
     [property: Id(5)] IReadOnlyDictionary<string, double> Values,
     [property: Id(6)] IReadOnlyDictionary<string, string> Reasons,
     [property: Id(7)] double RewardTotal);
@@ -83,7 +84,10 @@ public sealed record ScoreRequest(
 public sealed record ScoreItem(
     [property: Id(0)] string Completion,
     [property: Id(1)] string? Answer,
-    [property: Id(2)] string? Prompt);
+    [property: Id(2)] string? Prompt,
+    [property: Id(3)] string? Tests = null,
+    [property: Id(4)] string? EntryPoint = null,
+    [property: Id(5)] IReadOnlyList<string>? TestCases = null);
 
 /// <summary>A reward breakdown: the weighted total and each function's value and reason.</summary>
 [GenerateSerializer, Immutable, Alias("rollout.score")]

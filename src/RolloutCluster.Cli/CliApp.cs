@@ -18,6 +18,7 @@ public static class CliApp
         root.Subcommands.Add(InspectCommand.Create(io));
         root.Subcommands.Add(GenerateCommand.Create(io));
         root.Subcommands.Add(RunCommand.Create(io));
+        root.Subcommands.Add(ValidateCommand.Create(io));
         root.Subcommands.Add(ResumeCommand.Create(io));
         root.Subcommands.Add(EvalCommand.Create(io));
         root.Subcommands.Add(ScoreCommand.Create(io));

@@ -15,7 +15,7 @@ public static class BuiltinDataset
     /// <summary>Problems a reference names, or a file path's problems.</summary>
     public static IReadOnlyList<Problem> Resolve(string reference, long defaultSeed, ArithmeticSettings defaultSettings, int defaultTestSize)
     {
-        if (!IsBuiltin(reference)) return JsonlProblems.Load(reference);
+        if (!IsBuiltin(reference)) return new Datasets.DatasetSource(reference).Load().Problems;
         var (name, query) = reference.IndexOf('?') is var q and >= 0 ? (reference[..q], reference[(q + 1)..]) : (reference, "");
         if (name != Arithmetic) throw new DatasetException($"{reference}: unknown built-in dataset '{name}'; known: {Arithmetic}");
         var args = new Dictionary<string, string>(StringComparer.Ordinal);

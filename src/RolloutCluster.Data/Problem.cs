@@ -1,7 +1,20 @@
 namespace RolloutCluster.Data;
 
 /// <summary>
-/// One task instance: the bare question (e.g. "Compute: 37 + 485"), its reference answer, and an
-/// optional worked solution (the reasoning inside &lt;think&gt;) for supervised cold starts.
+/// One task instance: the bare question (e.g. "Compute: 37 + 485", a GSM8K question, or for code the
+/// text the completion continues), its reference answer ("" when the task has none, e.g. code), and
+/// an optional worked reasoning (the text inside &lt;think&gt;) for supervised fine-tuning. Code tasks add the test code run after the
+/// program, the function check() is called with, and independent test statements.
 /// </summary>
-public sealed record Problem(string Id, string Question, string Answer, string? Reasoning = null);
+public sealed record Problem(string Id, string Question, string Answer, string? Reasoning = null)
+{
+    public string? Tests { get; init; }
+    public string? EntryPoint { get; init; }
+    public IReadOnlyList<string>? TestCases { get; init; }
+
+    /// <summary>A complete target completion, verbatim (a human's or another model's), for SFT and distillation.</summary>
+    public string? Solution { get; init; }
+
+    /// <summary>Whether a code reward can run this problem.</summary>
+    public bool HasTests => Tests is not null || TestCases is { Count: > 0 };
+}

@@ -18,7 +18,7 @@ public sealed class ControlGrain([PersistentState("registry", RolloutStorage.Nam
     public async Task<SubmitResult> SubmitAsync(JobSubmission submission)
     {
         JobSpec spec;
-        try { spec = JobFile.Parse(submission.JobText, submission.FileName); }
+        try { spec = submission.Parse(); }
         catch (JobSpecException e) { return new SubmitResult(false, e.Message, null); }
         if (Jobs.TryGetValue(spec.Name, out var existing))
             return new SubmitResult(false, $"{submission.FileName}: name: a job named \"{spec.Name}\" already exists ({existing.State.ToString().ToLowerInvariant()}); choose another name", existing);

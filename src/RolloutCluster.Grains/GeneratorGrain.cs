@@ -9,6 +9,7 @@ using RolloutCluster.Model.Tokenizers;
 using RolloutCluster.Model.Transformer;
 using RolloutCluster.Model.Weights;
 using RolloutCluster.Training.Jobs;
+using RolloutCluster.Training.Engine;
 using RolloutCluster.Training.Runtime;
 using TorchSharp;
 
@@ -25,8 +26,7 @@ namespace RolloutCluster.Grains;
 public sealed partial class GeneratorGrain(WeightCache cache, GeneratorActivity activity, ILogger<GeneratorGrain> logger) : Grain, IGeneratorGrain, IDisposable
 {
     string? _job;
-    long _version = -1;
-    CausalLm? _model;
+    PolicyReplica? _replica;
     ITokenizer? _tokenizer;
 
     public async Task<GenerateResult> GenerateAsync(GenerateRequest request, CancellationToken cancellation = default)
@@ -48,30 +48,25 @@ public sealed partial class GeneratorGrain(WeightCache cache, GeneratorActivity 
     IReadOnlyList<SampledGroup> Sample(GenerateRequest request, WeightLease weights)
     {
         EnsureReplica(request.Job, weights);
-        if (_version != request.Version)
-        {
-            WeightPack.Unpack(_model!, weights.Buffer, CachedWeights.ToManifest(weights.Manifest), verified: true);   // the cache checked it on receipt
-            _version = request.Version;
-        }
-        var policy = new Policy(_model!, _tokenizer!, PromptTemplate.Get(request.Template));
+        // The cache checked the checksum on receipt.
+        var model = _replica!.Load(request.Version, weights.Buffer, CachedWeights.ToManifest(weights.Manifest), verified: true);
+        var policy = new Policy(model, _tokenizer!, PromptTemplate.Get(request.Template));
         return GroupSampler.Sample(policy, request.Problems.Select(p => p.FromWire()).ToList(), request.GroupSize, request.Sampling.FromWire(),
             request.Seed, request.Version, firstProblem: request.FirstProblem, generator: this.GetPrimaryKeyString());
     }
 
     void EnsureReplica(string job, WeightLease weights)
     {
-        if (_job == job && _model is not null) return;
-        _model?.Dispose();
+        if (_job == job && _replica is not null) return;
+        _replica?.Dispose();
         var config = JsonSerializer.Deserialize<ModelConfig>(weights.Manifest.ModelConfigJson)
             ?? throw new InvalidDataException($"job {job}: the weights manifest has no model configuration");
         var device = Device;
         var (target, note) = TorchDevices.Select(device == "cpu" ? "cpu" : device);
         if (note is not null) LogDeviceFallback(logger, note);
-        _model = new CausalLm(config);
-        _model.to(DTypes.FromConfigName(weights.Manifest.DType) ?? torch.ScalarType.Float32).to(target);
+        _replica = new PolicyReplica(config, DTypes.FromConfigName(weights.Manifest.DType) ?? torch.ScalarType.Float32, target);
         _tokenizer = TokenizerJson.Parse(weights.Manifest.TokenizerJson, weights.Manifest.EosToken, $"job {job} tokenizer");
         _job = job;
-        _version = -1;
         LogReplica(logger, job, config.ParameterCount(), device);
     }
 
@@ -79,8 +74,8 @@ public sealed partial class GeneratorGrain(WeightCache cache, GeneratorActivity 
 
     public void Dispose()
     {
-        var model = _model;
-        _ = TorchThread.For(Device).RunAsync(() => { model?.Dispose(); return 0; });
+        var replica = _replica;
+        _ = TorchThread.For(Device).RunAsync(() => { replica?.Dispose(); return 0; });
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Generator replica for job {Job}: {Parameters} parameters on {Device}")]

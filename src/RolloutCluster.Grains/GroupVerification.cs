@@ -1,13 +1,12 @@
 using System.Diagnostics;
 using RolloutCluster.Abstractions;
-using RolloutCluster.Training.Jobs;
-using RolloutCluster.Training.Runtime;
+using RolloutCluster.Training.Engine;
 
 namespace RolloutCluster.Grains;
 
 /// <summary>
 /// The generator's second half: sampled groups go to a verifier on the same silo (a stateless worker,
-/// activated locally), and come back as scored wire groups with the overlong penalty applied.
+/// activated locally) and come back as scored wire groups.
 /// </summary>
 public static class GroupVerification
 {
@@ -15,9 +14,8 @@ public static class GroupVerification
         double sampleSeconds, CancellationToken cancellation)
     {
         var clock = Stopwatch.StartNew();
-        var items = groups.SelectMany(g => g.Completions.Select(c => new ScoreItem(c.Text, g.Problem.Answer, g.Problem.Question))).ToList();
+        var items = groups.SelectMany(g => g.Completions.Select(c => g.Problem.ToScoreItem(c.Text))).ToList();
         var scores = await grains.GetGrain<IVerifierGrain>(0).ScoreAsync(new ScoreRequest(request.Rewards, items), cancellation);
-        var overlong = new OverlongSpec(request.OverlongMode, request.OverlongBuffer);
         var result = new List<ScoredGroupWire>(groups.Count);
         int k = 0;
         foreach (var g in groups)
@@ -25,8 +23,7 @@ public static class GroupVerification
             var completions = g.Completions.Select(c =>
             {
                 var s = scores[k++];
-                return new ScoredCompletionWire(c.TokenIds, c.LogProbs, c.Text, c.Finish == Model.Sampling.FinishReason.Length,
-                    s.Total + GroupScoring.Penalty(c, overlong, request.Sampling.MaxNewTokens), s.Values, s.Reasons, s.Total);
+                return new ScoredCompletionWire(c.TokenIds, c.LogProbs, c.Text, c.Finish == Model.Sampling.FinishReason.Length, s.Values, s.Reasons, s.Total);
             }).ToList();
             result.Add(new ScoredGroupWire(g.Problem.ToWire(), g.Prompt, completions, g.WeightsVersion, g.Generator));
         }

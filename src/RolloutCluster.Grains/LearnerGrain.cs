@@ -2,13 +2,14 @@ using Microsoft.Extensions.Logging;
 using RolloutCluster.Abstractions;
 using RolloutCluster.Training.Jobs;
 using RolloutCluster.Training.Runtime;
+using RolloutCluster.Training.Stages;
 
 namespace RolloutCluster.Grains;
 
 /// <summary>
 /// One per job. Runs the job's stages (<see cref="JobRunner"/>) on the process's torch thread — training is
 /// CPU/GPU-bound and must not hold an Orleans scheduler thread — with GRPO rollouts coming from the
-/// cluster's generators (<see cref="ClusterRolloutSource"/>). Grain calls (status, progress, weight
+/// cluster's generators (<see cref="ClusterRolloutEngine"/>). Grain calls (status, progress, weight
 /// chunks, cancel) are served meanwhile. The only writer of the job's weights. Its record is durable:
 /// if its silo dies, the next <see cref="EnsureRunningAsync"/> (the silos' <c>JobKeeper</c> asks every
 /// few seconds) activates it elsewhere and it continues from the latest resumable checkpoint.
@@ -74,7 +75,7 @@ public sealed partial class LearnerGrain(
     public async Task StartAsync(JobSubmission submission)
     {
         if (RunningHere) throw new InvalidOperationException($"job {this.GetPrimaryKeyString()} is already running");
-        var spec = JobFile.Parse(submission.JobText, submission.FileName);
+        var spec = submission.Parse();
         Record.Submission = submission;
         Record.RunDirectory = submission.RunDirectory ?? Path.Combine(options.RunsDirectory, spec.Name);
         Record.SubmittedAt = time.GetUtcNow();
@@ -103,7 +104,7 @@ public sealed partial class LearnerGrain(
 
     async Task ResumeFromLatestAsync(string reason)
     {
-        var spec = JobFile.Parse(Record.Submission!.JobText, Record.Submission.FileName);
+        var spec = Record.Submission!.Parse();
         var resume = ResumePoint.Latest(Record.RunDirectory);
         if (resume is not null && resume.State.StageIndex >= spec.Stages.Count)
             throw new InvalidOperationException($"job {spec.Name} has already completed (checkpoint {resume.Directory}); nothing to resume");
@@ -139,11 +140,10 @@ public sealed partial class LearnerGrain(
     async Task<(JobState, string)> RunAsync(IGrainFactory grains, string job, JobSpec spec, string runDirectory, long epoch, ResumePoint? resume,
         CancellationToken cancellation)
     {
-        var rewards = spec.Rewards.Select(r => r.ToWire()).ToList();
         try
         {
             var runner = new JobRunner(spec, runDirectory, _progress, time,
-                (policy, stage, _) => new ClusterRolloutSource(grains, job, policy, stage, rewards, spec.Task.Template, _weights, epoch),
+                policy => new ClusterRolloutEngine(grains, job, policy, spec.Task.Template, _weights, epoch),
                 onContext: context => _context = context, resume: resume);
             var summary = await runner.RunAsync(cancellation);
             return (JobState.Completed, $"done in {summary.Seconds / 60:F1} min");

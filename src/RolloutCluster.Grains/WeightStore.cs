@@ -4,7 +4,7 @@ using RolloutCluster.Abstractions;
 using RolloutCluster.Model.Checkpoints;
 using RolloutCluster.Model.Tokenizers;
 using RolloutCluster.Model.Weights;
-using RolloutCluster.Training.Runtime;
+using RolloutCluster.Training.Engine;
 
 namespace RolloutCluster.Grains;
 
@@ -25,14 +25,15 @@ public sealed class WeightStore(Func<string?> transferEndpoint, WeightBufferPool
     /// <summary>A secret per learner activation: only callers that got a manifest through the cluster can fetch over TCP.</summary>
     public string Token { get; } = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
 
-    public void Publish(string job, long version, long oldestNeeded, Policy policy)
+    /// <summary>Packs the policy as version; versions below forgetBelow (other than this one) are dropped.</summary>
+    public void Publish(string job, long version, long? forgetBelow, Policy policy)
     {
         PooledBuffer? rented = null;
         var (_, manifest) = WeightPack.Pack(policy.Model, length => (rented = pool.Rent(length)).Array);
         var wire = Describe(job, version, JsonSerializer.Serialize(policy.Model.Config), TokenizerJson.ToJson(policy.Tokenizer),
             manifest.Tensors.Select(t => new PackedTensorWire(t.Name, t.DType, t.Shape, t.Offset, t.Length)).ToList(),
             manifest.TotalBytes, manifest.Checksum, DTypes.ToConfigName(policy.Model.DType), policy.Tokenizer.Decode([policy.Tokenizer.EosId]));
-        Keep(version, wire, rented!, oldestNeeded);
+        Keep(version, wire, rented!, forgetBelow ?? long.MinValue);
     }
 
     /// <summary>A version's manifest with how to fetch it: its chunking, and this silo's weight server and token when it runs.</summary>
@@ -50,7 +51,7 @@ public sealed class WeightStore(Func<string?> transferEndpoint, WeightBufferPool
         {
             if (_versions.Remove(version, out var replaced)) replaced.Buffer.Release();
             _versions[version] = (wire, buffer);
-            foreach (var old in _versions.Keys.Where(v => v < oldestNeeded).ToList())
+            foreach (var old in _versions.Keys.Where(v => v < oldestNeeded && v != version).ToList())
                 if (_versions.Remove(old, out var dropped)) dropped.Buffer.Release();
         }
     }

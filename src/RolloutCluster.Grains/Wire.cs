@@ -2,17 +2,18 @@ using RolloutCluster.Abstractions;
 using RolloutCluster.Data;
 using RolloutCluster.Model.Sampling;
 using RolloutCluster.Rewards;
+using RolloutCluster.Training.Engine;
 using RolloutCluster.Training.Jobs;
-using RolloutCluster.Training.Runtime;
+using RolloutCluster.Training.Stages;
 
 namespace RolloutCluster.Grains;
 
 /// <summary>Conversions between the training library's records and the wire records of grain calls.</summary>
 public static class Wire
 {
-    public static ProblemWire ToWire(this Problem p) => new(p.Id, p.Question, p.Answer);
+    public static ProblemWire ToWire(this Problem p) => new(p.Id, p.Question, p.Answer, p.Tests, p.EntryPoint, p.TestCases);
 
-    public static Problem FromWire(this ProblemWire p) => new(p.Id, p.Question, p.Answer);
+    public static Problem FromWire(this ProblemWire p) => new(p.Id, p.Question, p.Answer) { Tests = p.Tests, EntryPoint = p.EntryPoint, TestCases = p.TestCases };
 
     public static SamplingWire ToWire(this SamplingSpec s) => new(s.Temperature, s.TopP, s.TopK, s.MaxNewTokens);
 
@@ -24,17 +25,17 @@ public static class Wire
 
     public static ScoreWire ToWire(this RewardBreakdown b) => new(b.Total, b.Values, b.Reasons);
 
-    public static ScoredGroupWire ToWire(this ScoredGroup g) => new(g.Group.Problem.ToWire(), g.Group.Prompt,
-        g.Group.Completions.Select((c, i) => new ScoredCompletionWire(c.TokenIds, c.LogProbs, c.Text, c.Finish == FinishReason.Length, g.Rewards[i],
-            g.Scores[i].Values, g.Scores[i].Reasons, g.Scores[i].Total)).ToList(),
-        g.Group.WeightsVersion, g.Group.Generator);
+    public static RewardInput FromWire(this ScoreItem item) => new(item.Completion, item.Answer, item.Prompt, item.Tests, item.EntryPoint, item.TestCases);
 
-    public static ScoredGroup FromWire(this ScoredGroupWire g) => new(
-        new SampledGroup(g.Problem.FromWire(), g.Prompt,
-            g.Completions.Select(c => new Completion(c.TokenIds, c.LogProbs, c.Text, c.Truncated ? FinishReason.Length : FinishReason.Stop)).ToList(),
-            g.WeightsVersion, g.Generator),
+    public static ScoreItem ToScoreItem(this Problem p, string completion) => new(completion, p.Answer, p.Question, p.Tests, p.EntryPoint, p.TestCases);
+
+    public static RolloutGroup FromWire(this ScoredGroupWire g) => new(g.Problem.FromWire(), g.Prompt,
+        g.Completions.Select(c => new Completion(c.TokenIds, c.LogProbs, c.Text, c.Truncated ? FinishReason.Length : FinishReason.Stop)).ToList(),
         g.Completions.Select(c => new RewardBreakdown(c.RewardTotal, c.Values, c.Reasons)).ToList(),
-        g.Completions.Select(c => c.Reward).ToList());
+        g.WeightsVersion, g.Generator);
+
+    /// <summary>The job a submission describes, with its overrides applied and its paths resolved as the submitter meant them.</summary>
+    public static JobSpec Parse(this JobSubmission s) => JobFile.Parse(s.JobText, s.FileName, s.Overrides, s.BaseDirectory);
 
     public static GroupCounts ToWire(this GroupAccounting a) => new(a.Dispatched, a.Trained, a.DroppedStale, a.DroppedNoSignal, a.DroppedSurplus,
         a.DroppedUnused, a.Failed, a.InFlight, new Dictionary<string, long>(a.BySource));

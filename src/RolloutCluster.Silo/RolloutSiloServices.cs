@@ -31,7 +31,8 @@ public static class RolloutSiloServices
             Isolation = config.SandboxIsolation switch { "none" => SandboxIsolation.None, "no-cgroups" => SandboxIsolation.NoCgroups, _ => SandboxIsolation.Full },
             Lanes = config.SandboxLanes > 0 ? config.SandboxLanes : Math.Max(1, Environment.ProcessorCount),
         });
-        silo.Services.AddSingleton<RewardHost>();
+        // The silo's one reward factory, with this silo's sandbox settings: every verifier uses it.
+        silo.Services.AddSingleton(sp => new RolloutCluster.Rewards.RewardSets(sp.GetRequiredService<SandboxOptions>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>().CreateLogger("RolloutCluster.Sandbox")));
         silo.Services.AddHostedService<GeneratorRegistration>();
         silo.Services.AddHostedService<JobKeeper>();
         return silo;

@@ -17,14 +17,16 @@ public static class ClusterCommands
         var connection = new ClusterConnectionOptions();
         var job = new Argument<string>("job") { Description = "Job file (YAML or JSON)" };
         var runDirectory = new Option<string?>("--run-directory") { Description = "Where the learner writes runs/<job> on its silo (default: runs/<job> in its working directory)" };
-        var command = new Command("submit", "Submit a job to a running cluster") { job, runDirectory };
+        var set = JobOptions.Set();
+        var command = new Command("submit", "Submit a job to a running cluster") { job, runDirectory, set };
         connection.AddTo(command);
         command.SetAction(async (parse, cancellation) =>
         {
             var path = parse.GetValue(job)!;
             if (!File.Exists(path)) throw new UserInputException($"{path}: job file not found");
             await using var client = await connection.ConnectAsync(parse, cancellation);
-            var result = await client.Control.SubmitAsync(new JobSubmission(await File.ReadAllTextAsync(path, cancellation), path, parse.GetValue(runDirectory)));
+            var result = await client.Control.SubmitAsync(new JobSubmission(await File.ReadAllTextAsync(path, cancellation), path, parse.GetValue(runDirectory),
+                Overrides: parse.GetValue(set), BaseDirectory: Directory.GetCurrentDirectory()));
             if (!result.Accepted) throw new UserInputException(result.Error ?? "the job was refused");
             io.Out.WriteLine($"submitted {result.Job!.Name}; follow it with `rollout watch {result.Job.Name}`");
             return 0;

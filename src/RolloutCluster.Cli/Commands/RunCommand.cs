@@ -22,20 +22,22 @@ public static class RunCommand
         var output = new Option<string>("--output") { Description = "Directory that receives runs/<job>", DefaultValueFactory = _ => "runs" };
         var dashboardPort = new Option<int>("--dashboard-port") { Description = "Orleans dashboard (and /metrics) on 127.0.0.1; 0 turns it off", DefaultValueFactory = _ => 8080 };
         var inProcess = new Option<bool>("--in-process") { Description = "Run the stages directly in this process, without Orleans" };
-        var command = new Command("run", "Run a training job (SFT and GRPO stages) on an embedded single-silo cluster") { job, output, dashboardPort, inProcess };
+        var set = JobOptions.Set();
+        var command = new Command("run", "Run a job's stages (sft, grpo, eval) on an embedded single-silo cluster") { job, output, dashboardPort, inProcess, set };
         command.SetAction(async (parse, cancellation) =>
         {
             var path = parse.GetValue(job)!;
-            var spec = JobFile.Load(path);
+            var overrides = parse.GetValue(set) ?? [];
+            var spec = JobFile.Load(path, overrides);
             var runDirectory = Path.GetFullPath(Path.Combine(parse.GetValue(output)!, spec.Name));
-            return await ExecuteAsync(io, path, spec, runDirectory, parse.GetValue(dashboardPort), parse.GetValue(inProcess), resume: false, cancellation);
+            return await ExecuteAsync(io, path, spec, runDirectory, parse.GetValue(dashboardPort), parse.GetValue(inProcess), resume: false, cancellation, overrides);
         });
         return command;
     }
 
     /// <summary>Runs (or, with resume, continues from its latest resumable checkpoint) a job on an embedded silo or in this process.</summary>
     public static async Task<int> ExecuteAsync(Io io, string path, JobSpec spec, string runDirectory, int dashboardPort, bool inProcess, bool resume,
-        CancellationToken cancellation)
+        CancellationToken cancellation, IReadOnlyList<string>? overrides = null)
     {
         var console = Consoles.For(io.Out);
         var observer = new ConsoleObserver(console);
@@ -50,7 +52,7 @@ public static class RunCommand
         else
         {
             var (info, evaluations, seconds) = await RunOnEmbeddedClusterAsync(File.ReadAllText(path), path, runDirectory, spec.Name,
-                dashboardPort, resume, console, observer, cancellation);
+                dashboardPort, resume, console, observer, overrides ?? [], cancellation);
             if (info.State != JobState.Completed)
             {
                 console.MarkupLine($"[red]{Markup.Escape(spec.Name)} {info.State.ToString().ToLowerInvariant()}[/]: {Markup.Escape(info.Message)}");
@@ -63,7 +65,8 @@ public static class RunCommand
     }
 
     static async Task<(JobInfo Info, List<(string, EvalResult)> Evaluations, double Seconds)> RunOnEmbeddedClusterAsync(string jobText, string file,
-        string runDirectory, string name, int dashboardPort, bool resume, IAnsiConsole console, ConsoleObserver observer, CancellationToken cancellation)
+        string runDirectory, string name, int dashboardPort, bool resume, IAnsiConsole console, ConsoleObserver observer, IReadOnlyList<string> overrides,
+        CancellationToken cancellation)
     {
         var config = new SiloConfig { SiloPort = LoopbackPorts.Free(), GatewayPort = LoopbackPorts.Free(), DashboardPort = dashboardPort };
         await using var silo = RolloutSiloHost.Build(config);
@@ -79,7 +82,7 @@ public static class RunCommand
         try
         {
             var control = silo.Services.GetRequiredService<IGrainFactory>().GetGrain<IControlGrain>(0);
-            var submitted = await control.SubmitAsync(new JobSubmission(jobText, file, runDirectory, resume));
+            var submitted = await control.SubmitAsync(new JobSubmission(jobText, file, runDirectory, resume, overrides, Directory.GetCurrentDirectory()));
             if (!submitted.Accepted) throw new UserInputException(submitted.Error ?? "the job was refused");
             // Ctrl+C asks the job to stop at its next step, with a resumable checkpoint, and still waits for it.
             using var stopping = cancellation.Register(() => _ = control.CancelAsync(name));

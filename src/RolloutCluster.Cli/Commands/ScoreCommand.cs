@@ -5,10 +5,9 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using RolloutCluster.Data;
+using RolloutCluster.Data.Datasets;
 using RolloutCluster.Rewards;
 using RolloutCluster.Rewards.Sandbox;
-using RolloutCluster.Training.Jobs;
-using RolloutCluster.Training.Runtime;
 
 namespace RolloutCluster.Cli.Commands;
 
@@ -45,10 +44,10 @@ public static class ScoreCommand
                 Isolation = parse.GetValue(isolation) switch { "none" => SandboxIsolation.None, "no-cgroups" => SandboxIsolation.NoCgroups, _ => SandboxIsolation.Full },
             };
             using var loggers = Logging.Stderr();
-            RewardSetup setup;
-            try { setup = await RewardSetup.CreateAsync(specs, sandbox, loggers.CreateLogger("sandbox"), cancellation); }
+            await using var sets = new RewardSets(sandbox, loggers.CreateLogger("sandbox"));
+            RewardSet set;
+            try { set = await sets.GetAsync(specs, cancellation); }
             catch (SandboxUnavailableException e) { throw new UserInputException(e.Message); }
-            await using var _ = setup;
 
             var clock = Stopwatch.StartNew();
             var results = new (RewardBreakdown Score, double Ms)[rows.Rows.Count];
@@ -56,7 +55,7 @@ public static class ScoreCommand
                 new ParallelOptions { MaxDegreeOfParallelism = sandbox.Lanes * 2, CancellationToken = cancellation }, async (i, ct) =>
                 {
                     var started = Stopwatch.GetTimestamp();
-                    var score = await setup.Set.ScoreAsync(rows.Rows[i].Item, ct);
+                    var score = await set.ScoreAsync(rows.Rows[i].Item, ct);
                     results[i] = (score, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 });
             double seconds = clock.Elapsed.TotalSeconds;
@@ -65,7 +64,7 @@ public static class ScoreCommand
             var writer = (TextWriter?)sink ?? io.Out;
             for (int i = 0; i < rows.Rows.Count; i++)
             {
-                var row = rows.Rows[i].Raw.DeepClone().AsObject();
+                var row = rows.Rows[i].Raw.Row.DeepClone().AsObject();
                 var (score, ms) = results[i];
                 row["reward"] = score.Total;
                 row["rewards"] = new JsonObject(score.Values.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)JsonValue.Create(kv.Value))));
@@ -107,36 +106,36 @@ public static class ScoreCommand
         return specs;
     }
 
-    static JsonlRows<RewardInput> ReadRows(string path, string format, bool skip) => JsonlReader.Read(path, (row, line) => format switch
+    static DatasetRows<RewardInput> ReadRows(string path, string format, bool skip) => DatasetFile.Read(path, (row, line) => format switch
     {
         "gsm8k" => Gsm8kRow(row, line),
         "humaneval" => HumanEvalRow(row, line),
         _ => GenericRow(row),
     }, skip);
 
+    /// <summary>A row with a completion and what its rewards need (answer, prompt, tests as code or a list of statements, entry_point).</summary>
     static RewardInput GenericRow(JsonObject row)
     {
-        var tests = row["tests"] is JsonArray ? null : JsonlReader.OptionalText(row, "tests");
-        var cases = row["tests"] is JsonArray ? JsonlReader.OptionalList(row, "tests") : null;
-        return new RewardInput(JsonlReader.Text(row, "completion"), JsonlReader.OptionalText(row, "answer"), JsonlReader.OptionalText(row, "prompt"),
-            tests, JsonlReader.OptionalText(row, "entry_point"), cases);
+        bool cases = row["tests"] is JsonArray;
+        return new RewardInput(ProblemFormats.Rows.Text(row, "completion"), ProblemFormats.Rows.OptionalText(row, "answer"), ProblemFormats.Rows.OptionalText(row, "prompt"),
+            cases ? null : ProblemFormats.Rows.OptionalText(row, "tests"), ProblemFormats.Rows.OptionalText(row, "entry_point"), cases ? ProblemFormats.Rows.List(row, "tests") : null);
     }
 
     /// <summary>GSM8K: the row's own reference solution is the completion, scored against its final answer.</summary>
     static RewardInput Gsm8kRow(JsonObject row, int line)
     {
-        var problem = DatasetFormats.Gsm8k(row, line);
-        return new RewardInput(JsonlReader.OptionalText(row, "completion") ?? JsonlReader.Text(row, "answer"), problem.Answer, problem.Question);
+        var problem = ProblemFormats.Map("gsm8k", ProblemFormats.Columns("gsm8k", null), null, row, line);
+        return new RewardInput(ProblemFormats.Rows.OptionalText(row, "completion") ?? ProblemFormats.Rows.Text(row, "answer"), problem.Answer, problem.Question);
     }
 
     /// <summary>HumanEval: prompt + canonical_solution (or the row's completion) + test + check(entry_point).</summary>
     static RewardInput HumanEvalRow(JsonObject row, int line)
     {
-        var task = DatasetFormats.HumanEval(row, line);
-        return new RewardInput(JsonlReader.OptionalText(row, "completion") ?? task.CanonicalSolution!, null, task.Prompt, task.Tests, task.EntryPoint);
+        var task = ProblemFormats.Map("humaneval", ProblemFormats.Columns("humaneval", null), null, row, line);
+        return new RewardInput(ProblemFormats.Rows.OptionalText(row, "completion") ?? task.Solution!, null, task.Question, task.Tests, task.EntryPoint);
     }
 
-    static string Summary(JsonlRows<RewardInput> rows, List<RewardBreakdown> scores, List<RewardSpec> specs, double seconds)
+    static string Summary(DatasetRows<RewardInput> rows, List<RewardBreakdown> scores, List<RewardSpec> specs, double seconds)
     {
         var parts = new List<string>
         {

@@ -2,58 +2,91 @@ using System.Diagnostics;
 using RolloutCluster.Data;
 using RolloutCluster.Rewards;
 using RolloutCluster.Rewards.Answers;
+using RolloutCluster.Training.Engine;
 using RolloutCluster.Training.Jobs;
-using RolloutCluster.Training.Runtime;
 
 namespace RolloutCluster.Training.Evaluation;
 
-/// <summary>Samples k completions per held-out problem and scores them with a correctness reward (value 1 = correct).</summary>
+/// <summary>
+/// Samples k completions per held-out problem through the rollout engine (so evaluation spreads over
+/// the cluster's generators like rollouts do) and scores them with a correctness reward (value 1 =
+/// correct) and the format reward.
+/// </summary>
 public static class Evaluator
 {
-    public static async Task<EvalResult> EvaluateAsync(Policy policy, IReadOnlyList<Problem> problems, int samples, float temperature,
-        int maxNewTokens, long seed, IRewardFunction? correctness = null, CancellationToken cancellation = default)
+    /// <summary>Problems per request: keeps each generator's KV cache small; each row's seed depends only on (seed, problem, sample).</summary>
+    const int Chunk = 64;
+
+    /// <summary>Requests in flight at once (enough to keep several generators busy).</summary>
+    const int InFlight = 8;
+
+    /// <summary>The correctness reward a job's rewards imply: its first of code, math or accuracy; math when it has none.</summary>
+    public static RewardSpec Correctness(IReadOnlyList<RewardSpec> rewards) =>
+        rewards.FirstOrDefault(r => r.Name is "accuracy" or "math" or "code") is { } r ? r with { Weight = 1 } : new RewardSpec("math", 1);
+
+    public static async Task<EvalResult> EvaluateAsync(IRolloutEngine engine, long version, IReadOnlyList<Problem> problems, int samples, float temperature,
+        int maxNewTokens, long seed, RewardSpec correctness, CancellationToken cancellation = default)
     {
         var clock = Stopwatch.StartNew();
-        var math = correctness ?? new MathReward();
-        var format = new FormatReward();
         var sampling = new SamplingSpec(Math.Max(temperature, 0f), 1f, 0, maxNewTokens);
+        IReadOnlyList<RewardSpec> rewards = correctness.Name == "format" ? [correctness] : [correctness, new RewardSpec("format", 0)];
+        var chunks = Enumerable.Range(0, (problems.Count + Chunk - 1) / Chunk).Select(c => c * Chunk).ToList();
+        var results = new IReadOnlyList<RolloutGroup>[chunks.Count];
+        // Started from the caller's context (the torch thread for an in-process engine, which then
+        // samples inline), at most InFlight at once.
+        async Task Run(int i)
+        {
+            var part = problems.Skip(chunks[i]).Take(Chunk).ToList();
+            results[i] = await engine.RolloutAsync(new RolloutRequest(part, samples, sampling, seed + chunks[i], version, rewards), cancellation);
+        }
+        var pending = new List<Task>();
+        for (int i = 0; i < chunks.Count; i++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            if (pending.Count >= InFlight)
+            {
+                var done = await Task.WhenAny(pending);
+                pending.Remove(done);
+                await done;
+            }
+            pending.Add(Run(i));
+        }
+        await Task.WhenAll(pending);
+        return Summarize(results.SelectMany(r => r).ToList(), correctness.Name, samples, clock.Elapsed.TotalSeconds);
+    }
+
+    static EvalResult Summarize(List<RolloutGroup> groups, string correctness, int samples, double seconds)
+    {
         int correctSamples = 0, solvedAny = 0, majority = 0, formatted = 0;
         long tokens = 0;
         var byOperator = new Dictionary<string, (int Correct, int Total)>(StringComparer.Ordinal);
-        // Chunks keep the KV cache small; each row's seed depends only on (seed, problem, sample).
-        const int chunk = 64;
-        for (int start = 0; start < problems.Count; start += chunk)
+        var byGenerator = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var group in groups)
         {
-            cancellation.ThrowIfCancellationRequested();
-            var part = problems.Skip(start).Take(chunk).ToList();
-            var groups = GroupSampler.Sample(policy, part, samples, sampling, seed + start, weightsVersion: 0);
-            foreach (var group in groups)
+            int correct = 0;
+            var votes = new Dictionary<string, (int Count, int First, bool Correct)>(StringComparer.Ordinal);
+            for (int j = 0; j < group.Completions.Count; j++)
             {
-                int correct = 0;
-                var votes = new Dictionary<string, (int Count, int First, bool Correct)>(StringComparer.Ordinal);
-                for (int j = 0; j < group.Completions.Count; j++)
-                {
-                    var c = group.Completions[j];
-                    tokens += c.TokenIds.Length;
-                    var input = new RewardInput(c.Text, group.Problem.Answer, group.Problem.Question);
-                    bool ok = (await math.ScoreAsync(input, cancellation)).Value >= 1;
-                    if (ok) correct++;
-                    if ((await format.ScoreAsync(input, cancellation)).Value >= 1) formatted++;
-                    if (AnswerExtraction.Extract(c.Text) is { Length: > 0 } answer)
-                        votes[answer] = votes.TryGetValue(answer, out var v) ? (v.Count + 1, v.First, v.Correct) : (1, j, ok);
-                }
-                correctSamples += correct;
-                if (correct > 0) solvedAny++;
-                if (votes.Count > 0 && votes.Values.OrderByDescending(v => v.Count).ThenBy(v => v.First).First().Correct) majority++;
-                var op = Operator(group.Problem.Question);
-                var (c0, t0) = byOperator.GetValueOrDefault(op);
-                byOperator[op] = (c0 + correct, t0 + group.Completions.Count);
+                var c = group.Completions[j];
+                tokens += c.TokenIds.Length;
+                bool ok = group.Scores[j].Values[correctness] >= 1;
+                if (ok) correct++;
+                if (group.Scores[j].Values.GetValueOrDefault("format") >= 1) formatted++;
+                if (AnswerExtraction.Extract(c.Text) is { Length: > 0 } answer)
+                    votes[answer] = votes.TryGetValue(answer, out var v) ? (v.Count + 1, v.First, v.Correct) : (1, j, ok);
             }
+            correctSamples += correct;
+            if (correct > 0) solvedAny++;
+            if (votes.Count > 0 && votes.Values.OrderByDescending(v => v.Count).ThenBy(v => v.First).First().Correct) majority++;
+            var op = Operator(group.Problem.Question);
+            var (c0, t0) = byOperator.GetValueOrDefault(op);
+            byOperator[op] = (c0 + correct, t0 + group.Completions.Count);
+            byGenerator[group.Generator] = byGenerator.GetValueOrDefault(group.Generator) + 1;
         }
-        int n = problems.Count, total = n * samples;
+        int n = groups.Count, total = n * samples;
         return new EvalResult(n, samples, (double)correctSamples / total, (double)solvedAny / n, (double)majority / n,
-            (double)formatted / total, (double)tokens / total, clock.Elapsed.TotalSeconds,
-            byOperator.ToDictionary(kv => kv.Key, kv => (double)kv.Value.Correct / kv.Value.Total));
+            (double)formatted / total, (double)tokens / total, seconds,
+            byOperator.ToDictionary(kv => kv.Key, kv => (double)kv.Value.Correct / kv.Value.Total)) { ProblemsByGenerator = byGenerator };
     }
 
     /// <summary>"add", "sub", "mul" for arithmetic questions, "all" otherwise.</summary>

@@ -1,7 +1,9 @@
 using RolloutCluster.Algorithms;
 using RolloutCluster.Data;
+using RolloutCluster.Data.Datasets;
 using RolloutCluster.Model;
 using RolloutCluster.Rewards;
+using RolloutCluster.Training.Stages;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -9,48 +11,54 @@ namespace RolloutCluster.Training.Jobs;
 
 /// <summary>
 /// Parses job files. YAML and JSON share one schema (JSON is read as YAML flow syntax), so both get
-/// the same line:column error messages. Every value is checked here, before anything runs.
+/// the same file:line:column error messages. Every value is checked here, before anything runs:
+/// datasets are read, rewards are matched to what the task's rows carry, sizes are checked against
+/// the machine. Stages parse their own sections (<see cref="StageKinds"/>).
 /// </summary>
 public static class JobFile
 {
-    /// <summary>Reads and validates a job file.</summary>
-    public static JobSpec Load(string path)
+    /// <summary>Reads and validates a job file, with `--set` overrides applied.</summary>
+    public static JobSpec Load(string path, IReadOnlyList<string>? overrides = null)
     {
         if (!File.Exists(path)) throw new JobSpecException($"{path}: job file not found");
-        return Parse(File.ReadAllText(path), path);
+        return Parse(File.ReadAllText(path), path, overrides, Directory.GetCurrentDirectory());
     }
 
-    /// <summary>Parses job text; file names the source in messages.</summary>
-    public static JobSpec Parse(string text, string file = "<inline>")
+    /// <summary>Parses job text; file names the source in messages; relative dataset paths start at baseDirectory (the submitter's working directory).</summary>
+    public static JobSpec Parse(string text, string file = "<inline>", IReadOnlyList<string>? overrides = null, string? baseDirectory = null)
     {
         var stream = new YamlStream();
         try { stream.Load(new StringReader(text)); }
         catch (YamlException x) { throw new JobSpecException($"{file}:{x.Start.Line}:{x.Start.Column}: not valid YAML or JSON: {x.InnerException?.Message ?? x.Message}"); }
-        if (stream.Documents.Count != 1) throw new JobSpecException($"{file}: expected one document, found {stream.Documents.Count}");
-        var root = new SpecMap(file, stream.Documents[0].RootNode, "");
+        if (stream.Documents.Count != 1) throw new JobSpecException($"{file}:1:1: expected one document, found {stream.Documents.Count}");
+        var rootNode = stream.Documents[0].RootNode;
+        if (overrides is { Count: > 0 }) JobOverrides.Apply(rootNode, overrides);
+        var root = new SpecMap(file, rootNode, "");
+        var context = new JobParseContext(file, baseDirectory ?? Directory.GetCurrentDirectory());
 
         var name = root.String("name");
         if (name.Length == 0 || name.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')))
-            throw new JobSpecException($"{file}: name: expected letters, digits, '-', '_' or '.', found \"{name}\"");
+            throw root.ErrorAt("name", $"expected letters, digits, '-', '_' or '.', found \"{name}\"");
+        context.Model = ParseModel(root.Map("model"));
+        context.Task = ParseTask(root.Map("task"), context);
+        context.Rewards = ParseRewards(root);
+        var checkpoint = root.OptionalMap("checkpoint") is { } c ? ParseCheckpoint(c) : new CheckpointSpec();
+        var stages = ParseStages(root, context);
         var spec = new JobSpec
         {
             Name = name,
             Seed = root.Long("seed", 0),
             OutputDir = root.String("output_dir", "runs"),
-            Model = ParseModel(root.Map("model")),
-            Task = ParseTask(root.Map("task")),
-            Rewards = ParseRewards(root, file),
-            Stages = ParseStages(root, file),
-            Evaluation = root.OptionalMap("evaluation") is { } e ? ParseEval(e) : null,
-            Checkpoint = root.OptionalMap("checkpoint") is { } c ? ParseCheckpoint(c) : new CheckpointSpec(),
+            Model = context.Model,
+            Task = context.Task,
+            Rewards = context.Rewards,
+            Stages = stages,
+            Evaluation = root.OptionalMap("evaluation") is { } e ? ParseEval(e, stages, context) : null,
+            Checkpoint = checkpoint,
             SourceFile = file,
         };
         root.Done();
-        var stageNames = spec.Stages.Select(s => s.Name).ToList();
-        if (stageNames.Distinct().Count() != stageNames.Count)
-            throw new JobSpecException($"{file}: stages: stage names must be unique, found {string.Join(", ", stageNames)}");
-        if (spec.Evaluation is { } eval && eval.After.FirstOrDefault(a => a != "start" && !stageNames.Contains(a)) is { } unknown)
-            throw new JobSpecException($"{file}: evaluation.after: \"{unknown}\" is not a stage; known: start, {string.Join(", ", stageNames)}");
+        CheckTaskFeedsRewards(root, spec);
         return spec;
     }
 
@@ -59,40 +67,56 @@ public static class JobFile
         var preset = m.OptionalString("preset", [.. ModelPresets.Names]);
         var checkpoint = m.OptionalString("checkpoint");
         if ((preset is null) == (checkpoint is null))
-            throw m.Missing(preset is null ? "preset (or checkpoint)" : "preset or checkpoint, not both:");
-        var spec = new ModelSpec(preset, checkpoint, m.Long("init_seed", 0), m.String("device", "auto"), m.Int("threads", 1, min: 1, max: 256));
+            throw preset is null ? m.Missing("preset (or checkpoint)") : m.ErrorAt("checkpoint", "set preset or checkpoint, not both");
+        var spec = new ModelSpec(preset, checkpoint is null ? null : Path.GetFullPath(checkpoint), m.Long("init_seed", 0), m.String("device", "auto"),
+            m.Int("threads", 1, min: 1, max: 256));
         if (!(spec.Device is "auto" or "cpu" || spec.Device.StartsWith("cuda", StringComparison.Ordinal)))
-            throw new JobSpecException($"{m.Path}.device: expected auto, cpu, cuda or cuda:N, found \"{spec.Device}\"");
+            throw m.ErrorAt("device", $"expected auto, cpu, cuda or cuda:N, found \"{spec.Device}\"");
+        if (checkpoint is not null && !File.Exists(Path.Combine(spec.Checkpoint!, "config.json")))
+            throw m.ErrorAt("checkpoint", $"{spec.Checkpoint}: not a checkpoint directory (no config.json)");
         m.Done();
         return spec;
     }
 
-    static TaskSpec ParseTask(SpecMap m)
+    static TaskSpec ParseTask(SpecMap m, JobParseContext context)
     {
-        var dataset = m.String("dataset");
-        var template = m.String("template", "r1-zero", [.. PromptTemplate.All.Select(t => t.Name)]);
+        var dataset = context.Resolve(m.String("dataset"));
         var arithmetic = new ArithmeticSettings();
         if (m.OptionalMap("arithmetic") is { } a)
         {
             arithmetic = new ArithmeticSettings(a.Int("max_operand", 999, 1, 999_999), a.Int("max_factor", 9, 1, 9), a.String("operators", "+-*"));
-            if (arithmetic.Validate() is { } problem) throw new JobSpecException($"{a.Path}: {problem}");
+            if (arithmetic.Validate() is { } problem) throw a.ErrorHere(problem);
             a.Done();
         }
-        var spec = new TaskSpec(dataset, template, arithmetic, m.Int("test_size", 500, min: 1, max: 100_000));
-        if (!dataset.StartsWith("builtin:", StringComparison.Ordinal))
-            throw new JobSpecException($"{m.Path}.dataset: expected builtin:arithmetic (file datasets arrive with the reward library), found \"{dataset}\"");
-        if (dataset != "builtin:arithmetic")
-            throw new JobSpecException($"{m.Path}.dataset: unknown built-in task \"{dataset}\"; known: builtin:arithmetic");
+        var test = m.OptionalString("test");
+        var spec = new TaskSpec
+        {
+            Dataset = dataset,
+            Template = m.String("template", "r1-zero", [.. PromptTemplate.All.Select(t => t.Name)]),
+            Arithmetic = arithmetic,
+            TestSize = m.Int("test_size", 500, min: 1, max: 1_000_000),
+            Format = m.String("format", "generic", [.. ProblemFormats.Names]),
+            Fields = m.StringMap("fields"),
+            Test = test is null ? null : context.Resolve(test),
+            SkipBadRows = m.String("bad_rows", "error", "error", "skip") == "skip",
+            Epochs = m.OptionalString("epochs") is null ? null : m.Int("epochs", min: 1, max: 1_000_000),
+            Shuffle = m.Bool("shuffle", true),
+            MaxPromptTokens = m.OptionalString("max_prompt_tokens") is null ? null : m.Int("max_prompt_tokens", min: 1, max: 10_000_000),
+        };
+        if (spec.Fields?.Keys.FirstOrDefault(k => !ProblemFormats.Fields.Contains(k)) is { } unknown)
+            throw m.ErrorAt("fields", $"unknown field '{unknown}'; known: {string.Join(", ", ProblemFormats.Fields)}");
         m.Done();
+        try { TaskData.Load(spec.ToSource(), 0); }
+        catch (DatasetException e) { throw m.ErrorAt(e.Message.StartsWith("test:", StringComparison.Ordinal) || (spec.Test is { } t && e.Message.Contains(t, StringComparison.Ordinal)) ? "test" : "dataset", e.Message); }
         return spec;
     }
 
-    static IReadOnlyList<RewardSpec> ParseRewards(SpecMap root, string file)
+    static IReadOnlyList<RewardSpec> ParseRewards(SpecMap root)
     {
         var rewards = new List<RewardSpec>();
         foreach (var (node, path) in root.List("rewards"))
         {
-            var r = new SpecMap(file, node, path);
+            var r = new SpecMap(root.File, node, path);
             var name = r.String("name", allowed: [.. RewardRegistry.Names]);
             var options = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var option in RewardRegistry.OptionsOf(name))
@@ -100,11 +124,35 @@ public static class JobFile
             var spec = new RewardSpec(name, r.Double("weight", 1.0), options);
             r.Done();
             try { RewardRegistry.Create(name, options, new RewardServices { CodeRunner = NoRunner.Instance, Http = NoRunner.Http }); }
-            catch (ArgumentException e) { throw new JobSpecException($"{file}: {path}: {e.Message}"); }
+            catch (ArgumentException e) { throw r.ErrorHere(e.Message); }
             rewards.Add(spec);
         }
         if (rewards.Count == 0) throw root.Missing("rewards[0]");
         return rewards;
+    }
+
+    /// <summary>A reward the task cannot feed (code without tests, math without answers) refuses the job, naming the field.</summary>
+    static void CheckTaskFeedsRewards(SpecMap root, JobSpec spec)
+    {
+        if (BuiltinDataset.IsBuiltin(spec.Task.Dataset)) return;
+        var problems = new DatasetSource(spec.Task.Dataset, spec.Task.Format, spec.Task.Fields, spec.Task.SkipBadRows).Load().Problems;
+        var rewards = root.List("rewards");
+        for (int i = 0; i < spec.Rewards.Count; i++)
+            if (Unfed(spec.Rewards[i].Name, problems, spec.Task.Dataset, spec.Task) is { } fault) throw root.Error(rewards[i].Node, $"rewards[{i}]", fault);
+    }
+
+    /// <summary>Why a reward cannot score a dataset's problems (code needs tests, math and accuracy need answers), or null.</summary>
+    public static string? Unfed(string reward, IReadOnlyList<Problem> problems, string dataset, TaskSpec task)
+    {
+        string Column(string field) => ProblemFormats.Columns(task.Format, task.Fields).GetValueOrDefault(field, field);
+        return reward switch
+        {
+            "code" when problems.FirstOrDefault(p => !p.HasTests) is { } p =>
+                $"reward 'code' runs each problem's tests, but problem {p.Id} of {dataset} has none (task.fields.tests, column '{Column("tests")}')",
+            "math" or "accuracy" when problems.FirstOrDefault(p => p.Answer.Length == 0) is { } p =>
+                $"reward '{reward}' compares with each problem's answer, but problem {p.Id} of {dataset} has none (task.fields.answer, column '{Column("answer")}')",
+            _ => null,
+        };
     }
 
     /// <summary>Stand-ins that let a reward's options be validated without starting a sandbox or a client.</summary>
@@ -116,62 +164,25 @@ public static class JobFile
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
-    static IReadOnlyList<StageSpec> ParseStages(SpecMap root, string file)
+    static IReadOnlyList<StageSpec> ParseStages(SpecMap root, JobParseContext context)
     {
         var stages = new List<StageSpec>();
         foreach (var (node, path) in root.List("stages"))
         {
-            var s = new SpecMap(file, node, path);
-            var kind = s.String("kind", allowed: ["sft", "grpo"]);
-            stages.Add(kind == "sft" ? ParseSft(s) : ParseGrpo(s));
+            var s = new SpecMap(root.File, node, path);
+            var kindName = s.String("kind");
+            var kind = StageKinds.Find(kindName) ?? throw s.ErrorAt("kind", $"unknown stage kind \"{kindName}\"; known: {string.Join(", ", StageKinds.Names)}");
+            var name = s.String("name");
+            if (stages.Any(x => x.Name == name)) throw s.ErrorAt("name", $"stage names must be unique; \"{name}\" is already used");
+            stages.Add(kind.Parse(s, name, context));
             s.Done();
         }
         if (stages.Count == 0) throw root.Missing("stages[0]");
         return stages;
     }
 
-    static SftStageSpec ParseSft(SpecMap s)
-    {
-        var steps = s.Int("steps", min: 1);
-        int batch = s.Int("batch_size", 16, min: 1);
-        return new SftStageSpec(s.String("name"), steps, ParseOptimizer(s.Map("optimizer"), steps), s.Int("micro_batch_size", batch, min: 1),
-            s.OptionalDouble("time_limit_minutes", 0, exclusiveMin: true), batch);
-    }
-
-    static GrpoStageSpec ParseGrpo(SpecMap s)
-    {
-        var steps = s.Int("steps", min: 1);
-        var sampling = s.Map("sampling");
-        var samplingSpec = new SamplingSpec((float)sampling.Double("temperature", 1.0, min: 0, exclusiveMin: true), (float)sampling.Double("top_p", 1.0, 0, 1, exclusiveMin: true),
-            sampling.Int("top_k", 0, min: 0), sampling.Int("max_new_tokens", min: 1, max: 100_000));
-        sampling.Done();
-        var loss = s.OptionalMap("loss");
-        var lossConfig = new PolicyLossConfig(
-            loss?.Double("clip_low", 0.2, 0, 1) ?? 0.2,
-            loss?.Double("clip_high", 0.28, 0, 10) ?? 0.28,
-            loss?.OptionalDouble("dual_clip", 1, exclusiveMin: true),
-            loss?.Double("is_cap", 2.0, 0, exclusiveMin: true) ?? 2.0,
-            loss?.String("aggregation", LossAggregation.TokenMean, [.. LossAggregation.Modes]) ?? LossAggregation.TokenMean,
-            samplingSpec.MaxNewTokens);
-        loss?.Done();
-        var kl = s.OptionalMap("kl");
-        double klCoefficient = kl?.Double("coef", 0, min: 0) ?? 0;
-        string klEstimator = kl?.String("estimator", "k3", [.. KlEstimators.Registry.Names]) ?? "k3";
-        kl?.Done();
-        var overlong = s.OptionalMap("overlong");
-        var overlongSpec = new OverlongSpec(overlong?.String("mode", "none", "none", "mask", "penalty") ?? "none", overlong?.Int("buffer", 16, min: 1) ?? 16);
-        overlong?.Done();
-        if (overlongSpec.Mode == "penalty" && overlongSpec.Buffer > samplingSpec.MaxNewTokens)
-            throw new JobSpecException($"{s.Path}.overlong.buffer: expected at most sampling.max_new_tokens ({samplingSpec.MaxNewTokens}), found {overlongSpec.Buffer}");
-        int prompts = s.Int("prompts_per_step", min: 1), group = s.Int("group_size", min: 2);
-        return new GrpoStageSpec(s.String("name"), steps, ParseOptimizer(s.Map("optimizer"), steps), s.Int("micro_batch_size", 64, min: 1),
-            s.OptionalDouble("time_limit_minutes", 0, exclusiveMin: true), prompts, group, samplingSpec,
-            s.String("advantage", "grpo", [.. Advantages.Registry.Names]), lossConfig, klCoefficient, klEstimator,
-            s.Bool("dynamic_sampling", false), s.Int("max_sampling_rounds", 3, min: 1, max: 100), s.Double("oversample", 1.0, 1.0, 16.0), overlongSpec,
-            s.Int("max_staleness", 0, min: 0, max: 1000), s.Bool("importance_correction", true));
-    }
-
-    static OptimizerConfig ParseOptimizer(SpecMap o, int steps)
+    /// <summary>An optimizer section; steps is the stage's, for schedules.</summary>
+    public static OptimizerConfig ParseOptimizer(SpecMap o, int steps)
     {
         var config = new OptimizerConfig
         {
@@ -190,17 +201,20 @@ public static class JobFile
         return config;
     }
 
-    static EvalSpec ParseEval(SpecMap e)
+    static EvalSpec ParseEval(SpecMap e, IReadOnlyList<StageSpec> stages, JobParseContext context)
     {
-        var spec = new EvalSpec(e.String("dataset"), e.Int("samples", 1, min: 1, max: 1024), (float)e.Double("temperature", 1.0, min: 0),
-            e.Int("max_new_tokens", min: 1), e.StringList("after"), e.Int("every_steps", 0, min: 0), e.Bool("skip_bad_lines", false));
+        var dataset = e.OptionalString("dataset");
+        var spec = new EvalSpec(dataset is null ? null : context.Resolve(dataset), e.Int("samples", 1, min: 1, max: 1024), (float)e.Double("temperature", 1.0, min: 0),
+            e.Int("max_new_tokens", min: 1, max: 100_000), e.StringList("after"), e.Int("every_steps", 0, min: 0));
         e.Done();
-        if (!BuiltinDataset.IsBuiltin(spec.Dataset))
-        {
-            // A dataset file is read now, so a missing or malformed one fails the job before anything runs.
-            try { JsonlReader.Read(spec.Dataset, DatasetFormats.GenericMath, spec.SkipBadLines); }
-            catch (DatasetException x) { throw new JobSpecException($"{e.Path}.dataset: {x.Message}"); }
-        }
+        if (spec.Dataset is { } path) context.CheckDataset(e, "dataset", path);
+        else if (!BuiltinDataset.IsBuiltin(context.Task.Dataset) && context.Task.Test is null)
+            throw e.ErrorAt("dataset", "no dataset to evaluate on: name one here, or give the task a test set (task.test: a file or holdout:N)");
+        var names = stages.Select(s => s.Name).ToList();
+        if (spec.After.FirstOrDefault(a => a != "start" && !names.Contains(a)) is { } unknown)
+            throw e.ErrorAt("after", $"\"{unknown}\" is not a stage; known: start, {string.Join(", ", names)}");
+        context.CheckMemory(e, "samples", 64.0 * spec.Samples * JobParseContext.BytesPerSequence(context.Task.MaxPromptTokens ?? 256, spec.MaxNewTokens),
+            $"evaluation requests of 64 problems x {spec.Samples} samples");
         return spec;
     }
 

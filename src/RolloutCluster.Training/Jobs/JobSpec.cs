@@ -1,5 +1,5 @@
-using RolloutCluster.Algorithms;
 using RolloutCluster.Data;
+using RolloutCluster.Rewards;
 
 namespace RolloutCluster.Training.Jobs;
 
@@ -27,54 +27,43 @@ public sealed record JobSpec
 /// <param name="Checkpoint">A Hugging Face checkpoint directory to start from.</param>
 public sealed record ModelSpec(string? Preset, string? Checkpoint, long InitSeed, string Device, int Threads);
 
-/// <summary>The task: a dataset (builtin:arithmetic or a JSONL file), a prompt template and the held-out split's size.</summary>
-public sealed record TaskSpec(string Dataset, string Template, ArithmeticSettings Arithmetic, int TestSize);
-
-/// <summary>A reward function with its weight and options (e.g. length's effort, http's url).</summary>
-public sealed record RewardSpec(string Name, double Weight, IReadOnlyDictionary<string, string>? Options = null)
+/// <summary>
+/// The task: a dataset (builtin:arithmetic or a JSONL / JSON / Parquet file read with a format and a
+/// field mapping), a test source, a prompt template, and how training goes through the data.
+/// </summary>
+public sealed record TaskSpec
 {
-    public bool Equals(RewardSpec? other) => other is not null && Name == other.Name && Weight == other.Weight &&
-        (Options ?? new Dictionary<string, string>()).OrderBy(x => x.Key).SequenceEqual((other.Options ?? new Dictionary<string, string>()).OrderBy(x => x.Key));
+    public required string Dataset { get; init; }
+    public string Template { get; init; } = "r1-zero";
+    public ArithmeticSettings Arithmetic { get; init; } = new();
+    public int TestSize { get; init; } = 500;
+    public string Format { get; init; } = "generic";
+    public IReadOnlyDictionary<string, string>? Fields { get; init; }
+    public string? Test { get; init; }
+    public bool SkipBadRows { get; init; }
+    public int? Epochs { get; init; }
+    public bool Shuffle { get; init; } = true;
 
-    public override int GetHashCode() => HashCode.Combine(Name, Weight);
+    /// <summary>Problems whose prompt is longer (in the policy's tokens) are dropped, and the counts reported.</summary>
+    public int? MaxPromptTokens { get; init; }
+
+    public TaskSource ToSource() => new(Dataset, Format, Fields, Test, SkipBadRows, Epochs, Shuffle, Arithmetic, TestSize);
 }
 
-/// <summary>One stage of a pipeline job.</summary>
-public abstract record StageSpec(string Name, int Steps, OptimizerConfig Optimizer, int MicroBatchSize, double? TimeLimitMinutes)
-{
-    public abstract string Kind { get; }
-}
+/// <summary>One stage of a pipeline job: its name, its kind (a registered <see cref="Stages.IStage"/>) and its steps.</summary>
+public abstract record StageSpec(string Name, string Kind, int Steps);
 
-/// <summary>Supervised fine-tuning on worked solutions (cold start).</summary>
-public sealed record SftStageSpec(string Name, int Steps, OptimizerConfig Optimizer, int MicroBatchSize, double? TimeLimitMinutes, int BatchSize)
-    : StageSpec(Name, Steps, Optimizer, MicroBatchSize, TimeLimitMinutes)
-{
-    public override string Kind => "sft";
-}
-
-/// <summary>How completions are sampled during RL.</summary>
+/// <summary>How completions are sampled.</summary>
 public sealed record SamplingSpec(float Temperature, float TopP, int TopK, int MaxNewTokens);
 
 /// <summary>Truncated completions: "none", "mask" (DAPO overlong filtering) or "penalty" (soft overlong punishment over Buffer tokens).</summary>
 public sealed record OverlongSpec(string Mode, int Buffer);
 
-/// <summary>
-/// GRPO with verifiable rewards. With dynamic sampling, each round samples Oversample times the
-/// groups still missing (fewer, larger sampling batches), for at most MaxSamplingRounds rounds.
-/// </summary>
-public sealed record GrpoStageSpec(string Name, int Steps, OptimizerConfig Optimizer, int MicroBatchSize, double? TimeLimitMinutes,
-    int PromptsPerStep, int GroupSize, SamplingSpec Sampling, string Advantage, PolicyLossConfig Loss, double KlCoefficient, string KlEstimator,
-    bool DynamicSampling, int MaxSamplingRounds, double Oversample, OverlongSpec Overlong, int MaxStaleness, bool ImportanceCorrection)
-    : StageSpec(Name, Steps, Optimizer, MicroBatchSize, TimeLimitMinutes)
-{
-    public override string Kind => "grpo";
-}
-
-/// <summary>Held-out evaluation: k samples per problem give pass@1, pass@k and maj@k.</summary>
+/// <summary>Held-out evaluation after stages: k samples per problem give pass@1, pass@k and maj@k.</summary>
+/// <param name="Dataset">A built-in reference or a file read with the task's format and fields; null: the task's test set.</param>
 /// <param name="After">Stage names after which to evaluate; "start" evaluates the initial model.</param>
 /// <param name="EverySteps">Also evaluate every N steps inside GRPO stages (0 = only after stages), for a learning curve.</param>
-/// <param name="SkipBadLines">For a JSONL dataset: skip (and report) malformed lines instead of rejecting the job.</param>
-public sealed record EvalSpec(string Dataset, int Samples, float Temperature, int MaxNewTokens, IReadOnlyList<string> After, int EverySteps = 0, bool SkipBadLines = false);
+public sealed record EvalSpec(string? Dataset, int Samples, float Temperature, int MaxNewTokens, IReadOnlyList<string> After, int EverySteps = 0);
 
 /// <summary>Checkpoints: every N optimizer steps within a stage (0 = only at stage ends), in a dtype.</summary>
 public sealed record CheckpointSpec(int EverySteps = 0, string DType = "float32");

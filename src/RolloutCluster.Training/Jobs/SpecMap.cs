@@ -32,11 +32,23 @@ public sealed class SpecMap
 
     public bool Has(string key) => _node.Children.ContainsKey(new YamlScalarNode(key));
 
+    public string File => _file;
+
+    /// <summary>An error at a node: file:line:column (or the --set override it came from), the field's path, the message.</summary>
     public JobSpecException Error(YamlNode node, string path, string message) =>
-        new($"{_file}:{node.Start.Line}:{node.Start.Column}: {path}: {message}");
+        new($"{Where(node)}: {path}: {message}");
+
+    string Where(YamlNode node) => JobOverrides.Origin(node) ?? $"{_file}:{node.Start.Line}:{node.Start.Column}";
+
+    /// <summary>An error about a key of this mapping, positioned at its value (or at the mapping when the key is absent).</summary>
+    public JobSpecException ErrorAt(string key, string message) =>
+        _node.Children.TryGetValue(new YamlScalarNode(key), out var value) ? Error(value, Child(key), message) : Error(_node, Child(key), message);
+
+    /// <summary>An error about the mapping itself.</summary>
+    public JobSpecException ErrorHere(string message) => Error(_node, Path.Length == 0 ? "(job)" : Path, message);
 
     public JobSpecException Missing(string key) =>
-        new($"{_file}:{_node.Start.Line}:{_node.Start.Column}: {Child(key)}: required field is missing");
+        new($"{Where(_node)}: {Child(key)}: required field is missing");
 
     string? Scalar(string key, string expected, out YamlNode? node)
     {
@@ -111,6 +123,21 @@ public sealed class SpecMap
         if (node is null) return required ? throw Missing(key) : [];
         if (node is not YamlSequenceNode sequence) throw Error(node, Child(key), $"expected a list, found {Describe(node)}");
         return sequence.Children.Select((n, i) => (n, $"{Child(key)}[{i}]")).ToList();
+    }
+
+    /// <summary>A mapping of strings to strings (e.g. a dataset's field mapping), or null when absent.</summary>
+    public IReadOnlyDictionary<string, string>? StringMap(string key)
+    {
+        var node = Get(key);
+        if (node is null || node is YamlScalarNode { Value: null or "null" or "~" }) return null;
+        if (node is not YamlMappingNode map) throw Error(node, Child(key), $"expected a mapping (name: column), found {Describe(node)}");
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (k, v) in map.Children)
+        {
+            var name = (k as YamlScalarNode)?.Value ?? throw Error(k, Child(key), "expected a string key");
+            result[name] = v is YamlScalarNode { Value: { } text } ? text : throw Error(v, $"{Child(key)}.{name}", $"expected a string, found {Describe(v)}");
+        }
+        return result;
     }
 
     public IReadOnlyList<string> StringList(string key)

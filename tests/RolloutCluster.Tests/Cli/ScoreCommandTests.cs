@@ -104,7 +104,7 @@ public sealed class ScoreCommandTests
         var stderr = new StringWriter();
         int code = await CliApp.RunAsync(["score", "--input", input], new StringWriter(), stderr);
         Assert.Equal(CliApp.BadInput, code);
-        Assert.Equal($"error: {input}:2: missing field 'completion'", stderr.ToString().Trim());
+        Assert.Equal($"error: {input}:2: missing field 'completion'; the row has: answer", stderr.ToString().Trim());
         var (ok, rows, err) = await Score("--input", input, "--skip-bad-lines");
         Assert.Equal(0, ok);
         Assert.Single(rows);

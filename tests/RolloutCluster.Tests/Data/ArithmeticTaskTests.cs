@@ -100,10 +100,11 @@ public sealed class ArithmeticTaskTests
     {
         var path = Path.Combine(TinyModels.TempDir(), "problems.jsonl");
         File.WriteAllLines(path, ["{\"prompt\": \"Compute: 1 + 1\", \"answer\": \"2\"}", "", "{\"prompt\": \"Compute: 2 + 2\"}"]);
-        var e = Assert.Throws<DatasetException>(() => JsonlProblems.Load(path));
-        Assert.Equal($"{path}:3: missing field 'answer'", e.Message);
+        var fields = new Dictionary<string, string> { ["answer"] = "answer" };
+        var e = Assert.Throws<DatasetException>(() => new RolloutCluster.Data.Datasets.DatasetSource(path, Fields: fields).Load());
+        Assert.Equal($"{path}:3: missing field 'answer'; the row has: prompt", e.Message);
         File.WriteAllLines(path, ["{\"prompt\": \"Compute: 1 + 1\", \"answer\": 2}", "{not json"]);
-        e = Assert.Throws<DatasetException>(() => JsonlProblems.Load(path));
+        e = Assert.Throws<DatasetException>(() => new RolloutCluster.Data.Datasets.DatasetSource(path).Load());
         Assert.StartsWith($"{path}:2: not valid JSON", e.Message);
     }
 }

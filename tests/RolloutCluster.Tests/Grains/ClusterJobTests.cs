@@ -150,7 +150,7 @@ public sealed class ClusterJobTests(ClusterFixture fixture)
     {
         var result = await fixture.Control.SubmitAsync(new JobSubmission(Job("bad").Replace("group_size: 4", "group_size: 1"), "bad.yaml"));
         Assert.False(result.Accepted);
-        Assert.Matches(@"^bad\.yaml:\d+:\d+: stages\[0\]\.group_size: expected an integer >= 2, found 1$", result.Error);
+        Assert.Matches(@"^bad\.yaml:\d+:\d+: stages\[0\]\.group_size: expected an integer in \[2, 65536\], found 1$", result.Error);
         Assert.Contains("no job named \"bad\"", (await fixture.Control.StatusAsync("bad")).Error!);
     }
 

@@ -1,6 +1,6 @@
 using RolloutCluster.Data;
 using RolloutCluster.Grains;
-using RolloutCluster.Training.Runtime;
+using RolloutCluster.Training.Engine;
 
 namespace RolloutCluster.Tests.Grains;
 
@@ -37,18 +37,18 @@ public sealed class WeightBufferPoolTests
     {
         var store = new PublishedWeights(new WeightBufferPool()).Open("job");
         using var policy = new Policy(TinyModels.Create(seed: 5), TinyModels.Tokenizer, PromptTemplate.R1Zero);
-        store.Publish("job", 1, oldestNeeded: 0, policy);
+        store.Publish("job", 1, forgetBelow: 0, policy);
         var lease = store.Borrow(1)!;
         var before = lease.Buffer.ToArray();
-        store.Publish("job", 2, oldestNeeded: 2, policy);   // drops v1, still leased
+        store.Publish("job", 2, forgetBelow: 2, policy);   // drops v1, still leased
         Assert.Null(store.Borrow(1));
-        store.Publish("job", 3, oldestNeeded: 3, policy);   // must not pack into v1's array
+        store.Publish("job", 3, forgetBelow: 3, policy);   // must not pack into v1's array
         Assert.Equal(before, lease.Buffer);
         using (var v3 = store.Borrow(3)!) Assert.NotSame(lease.Buffer, v3.Buffer);
         var v1 = lease.Buffer;
         lease.Dispose();
         lease.Dispose();                                    // idempotent
-        store.Publish("job", 4, oldestNeeded: 4, policy);   // v1's array is spare now (the latest returned): reused
+        store.Publish("job", 4, forgetBelow: 4, policy);   // v1's array is spare now (the latest returned): reused
         using var v4 = store.Borrow(4)!;
         Assert.Same(v1, v4.Buffer);
         Assert.Equal(store.Manifest(4)!.Checksum, RolloutCluster.Model.Weights.WeightBuffer.Checksum(v4.Buffer));

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using RolloutCluster.Data;
 using RolloutCluster.Grains;
 using RolloutCluster.Model.Weights;
-using RolloutCluster.Training.Runtime;
+using RolloutCluster.Training.Engine;
 
 namespace RolloutCluster.Tests.Grains;
 
@@ -21,7 +21,7 @@ public sealed class WeightServerTests : IAsyncLifetime
         await _server.StartAsync(CancellationToken.None);
         _store = _published.Open("job-a");
         using var policy = new Policy(TinyModels.Create(seed: 41), TinyModels.Tokenizer, PromptTemplate.R1Zero);
-        _store.Publish("job-a", version: 3, oldestNeeded: 0, policy);
+        _store.Publish("job-a", version: 3, forgetBelow: 0, policy);
     }
 
     public async Task DisposeAsync() => await _server.StopAsync(CancellationToken.None);

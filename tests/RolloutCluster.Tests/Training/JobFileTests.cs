@@ -1,4 +1,5 @@
 using RolloutCluster.Training.Jobs;
+using RolloutCluster.Training.Stages;
 
 namespace RolloutCluster.Tests.Training;
 
@@ -110,7 +111,7 @@ public sealed class JobFileTests
     public void A_group_size_of_one_is_out_of_range()
     {
         var e = Fails(Valid.Replace("group_size: 4", "group_size: 1"));
-        Assert.Matches(@"job\.yaml:\d+:\d+: stages\[1\]\.group_size: expected an integer >= 2, found 1", e.Message);
+        Assert.Matches(@"job\.yaml:\d+:\d+: stages\[1\]\.group_size: expected an integer in \[2, 65536\], found 1", e.Message);
     }
 
     [Fact]
@@ -123,7 +124,7 @@ public sealed class JobFileTests
     [Theory]
     [InlineData("aggregation: seq-mean-token-sum-norm", "aggregation: seq-mean", "stages[1].loss.aggregation: expected one of token-mean, seq-mean-token-mean, seq-mean-token-sum-norm")]
     [InlineData("estimator: k2", "estimator: k4", "stages[1].kl.estimator: expected one of k1, k2, k3")]
-    [InlineData("kind: grpo", "kind: ppo", "stages[1].kind: expected one of sft, grpo")]
+    [InlineData("kind: grpo", "kind: ppo", "stages[1].kind: unknown stage kind \"ppo\"; known: sft, grpo, eval")]
     [InlineData("preset: tiny", "preset: huge", "model.preset: expected one of tiny, small, bench-10m")]
     [InlineData("after: [start, sft, rl]", "after: [start, sft, grpo]", "evaluation.after: \"grpo\" is not a stage")]
     [InlineData("{ name: format, weight: 0.1 }", "{ name: vibes, weight: 0.1 }", "rewards[1].name: expected one of")]
@@ -151,12 +152,16 @@ public sealed class JobFileTests
     public void A_dataset_with_bad_lines_is_rejected_unless_the_job_skips_them()
     {
         var data = Path.Combine(TinyModels.TempDir(), "eval.jsonl");
-        File.WriteAllLines(data, ["{\"prompt\": \"Compute: 1 + 1\", \"answer\": \"2\"}", "{\"prompt\": \"no answer\"}"]);
+        File.WriteAllLines(data, ["{\"prompt\": \"Compute: 1 + 1\", \"answer\": \"2\"}", "{not json"]);
         var job = Valid.Replace("dataset: \"builtin:arithmetic?split=test&n=20\"", $"dataset: {data}");
         var e = Fails(job);
-        Assert.Contains($"{data}:2: missing field 'answer'", e.Message);
-        var spec = JobFile.Load(Write(job.Replace("samples: 4,", "samples: 4, skip_bad_lines: true,")));
-        Assert.True(spec.Evaluation!.SkipBadLines);
+        Assert.Contains($"evaluation.dataset: {data}:2: not valid JSON", e.Message);
+        var spec = JobFile.Load(Write(job.Replace("test_size: 50", "test_size: 50\n  bad_rows: skip")));
+        Assert.True(spec.Task.SkipBadRows);
+        // A row without an answer is no bad line: the evaluation's correctness reward cannot score it.
+        File.WriteAllLines(data, ["{\"prompt\": \"Compute: 1 + 1\", \"answer\": \"2\"}", "{\"prompt\": \"no answer\"}"]);
+        e = Fails(job);
+        Assert.Contains($"evaluation.dataset: reward 'accuracy' compares with each problem's answer, but problem generic-2 of {data} has none (task.fields.answer, column 'answer')", e.Message);
     }
 
     [Fact]

@@ -84,7 +84,7 @@ public sealed class JobRunTests
         var (code, _, stderr, runDir) = await Run(Job.Replace("group_size: 4", "group_size: 1"));
         Assert.Equal(CliApp.BadInput, code);
         Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.Matches(@"^error: .*job\.yaml:\d+:\d+: stages\[1\]\.group_size: expected an integer >= 2, found 1", stderr);
+        Assert.Matches(@"^error: .*job\.yaml:\d+:\d+: stages\[1\]\.group_size: expected an integer in \[2, 65536\], found 1", stderr);
         Assert.False(Directory.Exists(runDir));
     }
 

@@ -1,8 +1,9 @@
 using RolloutCluster.Data;
 using RolloutCluster.Model.Sampling;
+using RolloutCluster.Rewards;
 using RolloutCluster.Training.Jobs;
 
-namespace RolloutCluster.Training.Runtime;
+namespace RolloutCluster.Training.Engine;
 
 /// <summary>G completions of one problem, sampled with one weights version by one generator.</summary>
 public sealed record SampledGroup(Problem Problem, int[] Prompt, IReadOnlyList<Completion> Completions, long WeightsVersion, string Generator = "local");
@@ -49,5 +50,17 @@ public static class GroupSampler
             completions.AddRange(sampler.Generate(rows.GetRange(start, count), p, seeds.GetRange(start, count)));
         }
         return problems.Select((problem, i) => new SampledGroup(problem, prompts[i], completions.GetRange(i * groupSize, groupSize), weightsVersion, generator)).ToList();
+    }
+
+    /// <summary>What a reward function sees of one completion of a problem.</summary>
+    public static RewardInput Input(Problem problem, string completion) =>
+        new(completion, problem.Answer, problem.Question, problem.Tests, problem.EntryPoint, problem.TestCases);
+
+    /// <summary>Scores a sampled group's completions with a reward set.</summary>
+    public static async Task<RolloutGroup> ScoreAsync(SampledGroup group, RewardSet rewards, CancellationToken cancellation)
+    {
+        var scores = new List<RewardBreakdown>(group.Completions.Count);
+        foreach (var c in group.Completions) scores.Add(await rewards.ScoreAsync(Input(group.Problem, c.Text), cancellation));
+        return new RolloutGroup(group.Problem, group.Prompt, group.Completions, scores, group.WeightsVersion, group.Generator);
     }
 }

@@ -1,34 +1,36 @@
 using Orleans.Runtime;
 using RolloutCluster.Abstractions;
-using RolloutCluster.Training.Jobs;
-using RolloutCluster.Training.Runtime;
+using RolloutCluster.Training.Engine;
 
 namespace RolloutCluster.Grains;
 
 /// <summary>
-/// Rollouts from the cluster: a request's problems are split into contiguous slices across the live
+/// The rollout engine over the cluster: each version is published once into the learner's
+/// <see cref="WeightStore"/> (served to every silo's cache), and a request's problems are split into contiguous slices across the live
 /// generators (every silo's devices), each slice sampled with the request's weights version and scored
 /// on the generator's silo; a slice whose generator fails is sent to the next live one. Seeds follow
 /// the problem's index in the request, so the split does not change what is sampled.
 /// </summary>
-public sealed class ClusterRolloutSource(IGrainFactory grains, string job, Policy policy, GrpoStageSpec stage,
-    IReadOnlyList<RewardWire> rewards, string template, WeightStore store, long epoch = 0) : IRolloutSource
+public sealed class ClusterRolloutEngine(IGrainFactory grains, string job, Policy policy, string template, WeightStore store, long epoch = 0) : IRolloutEngine
 {
     const int Attempts = 3;
     readonly Lock _lock = new();
     double _weightsWaitMax, _weightsWaitSum, _publishSeconds;
     int _slices, _retries;
+    long _next;
 
-    public Task PublishAsync(long version, long oldestNeeded, CancellationToken cancellation)
+    public Task<long> PublishAsync(long? forgetBelow, CancellationToken cancellation)
     {
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
-        store.Publish(job, version, oldestNeeded, policy);
+        long version = _next++;
+        store.Publish(job, version, forgetBelow, policy);
         lock (_lock) _publishSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
-        return Task.CompletedTask;
+        return Task.FromResult(version);
     }
 
-    public async Task<IReadOnlyList<ScoredGroup>> SampleAsync(RolloutRequest request, CancellationToken cancellation)
+    public async Task<IReadOnlyList<RolloutGroup>> RolloutAsync(RolloutRequest request, CancellationToken cancellation)
     {
+        var rewards = request.Rewards.Select(r => r.ToWire()).ToList();
         var generators = await LiveGeneratorsAsync();
         if (generators.Count == 0) throw new InvalidOperationException("no live generator in the cluster");
         int slices = Math.Min(generators.Count, request.Problems.Count);
@@ -38,7 +40,7 @@ public sealed class ClusterRolloutSource(IGrainFactory grains, string job, Polic
         {
             int count = request.Problems.Count / slices + (s < request.Problems.Count % slices ? 1 : 0);
             var slice = new GenerateRequest(job, request.Version, request.Problems.Skip(start).Take(count).Select(p => p.ToWire()).ToList(), start,
-                request.GroupSize, request.Sampling.ToWire(), request.Seed, template, rewards, stage.Overlong.Mode, stage.Overlong.Buffer, epoch);
+                request.Samples, request.Sampling.ToWire(), request.Seed, template, rewards, epoch);
             tasks.Add(GenerateAsync(slice, generators, s, cancellation));
             start += count;
         }
@@ -55,11 +57,11 @@ public sealed class ClusterRolloutSource(IGrainFactory grains, string job, Polic
     /// (its silo fetching it from the learner; near 0 once cached), i.e. the broadcast's critical path;
     /// timing/weights_publish_s: packing and checksumming the new version on the learner, before that.
     /// </summary>
-    public Algorithms.Metrics TakeMetrics()
+    public RolloutCluster.Algorithms.Metrics TakeMetrics()
     {
         lock (_lock)
         {
-            var metrics = new Algorithms.Metrics
+            var metrics = new RolloutCluster.Algorithms.Metrics
             {
                 ["timing/weights_wait_max_s"] = _weightsWaitMax,
                 ["timing/weights_wait_mean_s"] = _slices > 0 ? _weightsWaitSum / _slices : 0,

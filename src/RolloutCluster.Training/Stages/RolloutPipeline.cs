@@ -1,9 +1,24 @@
 using RolloutCluster.Algorithms;
 using RolloutCluster.Data;
 using RolloutCluster.Model.Sampling;
+using RolloutCluster.Rewards;
+using RolloutCluster.Training.Engine;
 using RolloutCluster.Training.Jobs;
 
-namespace RolloutCluster.Training.Runtime;
+namespace RolloutCluster.Training.Stages;
+
+/// <summary>A group as GRPO trains on it: the engine's scored group and each completion's total reward with the stage's overlong shaping.</summary>
+public sealed record ScoredGroup(RolloutGroup Group, IReadOnlyList<double> Rewards)
+{
+    /// <summary>Totals of the group's reward breakdowns plus DAPO's soft overlong penalty when the stage asks for it.</summary>
+    public static ScoredGroup Shape(RolloutGroup group, OverlongSpec overlong, int maxNewTokens) =>
+        new(group, group.Completions.Select((c, i) => group.Scores[i].Total + Penalty(c, overlong, maxNewTokens)).ToList());
+
+    /// <summary>DAPO's soft overlong penalty for a completion when the stage asks for it, else 0. A truncated completion counts as one token over.</summary>
+    public static double Penalty(Completion c, OverlongSpec overlong, int maxNewTokens) => overlong.Mode == "penalty"
+        ? GroupFilters.SoftOverlongPenalty(c.TokenIds.Length + (c.Finish == FinishReason.Length ? 1 : 0), maxNewTokens, overlong.Buffer)
+        : 0;
+}
 
 /// <summary>
 /// Every group dispatched, and what became of it. The identity dispatched = trained + dropped + failed
@@ -72,17 +87,21 @@ public sealed class GroupAccounting
 /// re-forming) is counted as failed and sent again, same problems and seed, after a backoff: the
 /// results are what the first attempt would have given, so the data order holds.
 /// </summary>
-public sealed class RolloutPipeline(IRolloutSource source, GrpoStageSpec spec, IEnumerator<Problem> prompts, long seed, Action<string>? note = null)
+public sealed class RolloutPipeline(IRolloutEngine engine, GrpoStageSpec spec, IReadOnlyList<RewardSpec> rewards, IEnumerator<Problem> prompts, long seed,
+    Action<string>? note = null)
 {
     /// <summary>Attempts per request before the stage gives up (backoff 0.5, 1, 2, then 4 s: about half a minute in all).</summary>
     public const int MaxAttempts = 10;
 
-    readonly Queue<(Task<IReadOnlyList<ScoredGroup>> Task, RolloutRequest Request)> _queue = new();
+    readonly Queue<(Task<IReadOnlyList<RolloutGroup>> Task, RolloutRequest Request)> _queue = new();
     readonly List<ScoredGroup> _buffer = [];
     int _issuedThisStep;
     int _issueStep = -1;
 
     public GroupAccounting Accounting { get; } = new();
+
+    /// <summary>Whether the prompt stream has ended (a dataset with a fixed number of epochs).</summary>
+    public bool Exhausted { get; private set; }
 
     /// <summary>
     /// Collects up to P groups fresh enough for weights version <paramref name="version"/>. Returns the
@@ -101,11 +120,11 @@ public sealed class RolloutPipeline(IRolloutSource source, GrpoStageSpec spec, I
         int rounds = 0, maxRounds = spec.DynamicSampling ? spec.MaxSamplingRounds : 1;
         while (kept.Count < spec.PromptsPerStep && rounds < maxRounds)
         {
-            if (_queue.Count == 0) Issue(step, version, spec.PromptsPerStep - kept.Count);
+            if (_queue.Count == 0 && !Issue(step, version, spec.PromptsPerStep - kept.Count)) break;
             var (task, request) = _queue.Dequeue();
             int count = request.Problems.Count;
             rounds++;
-            IReadOnlyList<ScoredGroup> groups;
+            IReadOnlyList<RolloutGroup> groups;
             for (int attempt = 1; ; attempt++)
             {
                 try
@@ -121,14 +140,15 @@ public sealed class RolloutPipeline(IRolloutSource source, GrpoStageSpec spec, I
                         throw new InvalidOperationException($"step {step + 1}: a rollout request of {count} problems failed {attempt} times; last error: {e.GetBaseException().Message}", e);
                     note?.Invoke($"step {step + 1}: a rollout request of {count} problems failed (attempt {attempt}), sending it again: {e.GetBaseException().GetType().Name}: {e.GetBaseException().Message}");
                     await Task.Delay(TimeSpan.FromSeconds(Math.Min(4, 0.5 * (1 << (attempt - 1)))), cancellation);
-                    task = source.SampleAsync(request, CancellationToken.None);
+                    task = engine.RolloutAsync(request, CancellationToken.None);
                     Accounting.Dispatched += count;
                     Accounting.InFlight += count;
                 }
             }
             Accounting.InFlight -= count;
-            foreach (var g in groups)
+            foreach (var sampled in groups)
             {
+                var g = ScoredGroup.Shape(sampled, spec.Overlong, spec.Sampling.MaxNewTokens);
                 received.Add(g);
                 Accounting.BySource[g.Group.Generator] = Accounting.BySource.GetValueOrDefault(g.Group.Generator) + 1;
                 if (version - g.Group.WeightsVersion > spec.MaxStaleness) Accounting.DroppedStale++;
@@ -166,22 +186,28 @@ public sealed class RolloutPipeline(IRolloutSource source, GrpoStageSpec spec, I
     /// <summary>Issues requests ahead with the current weights, so sampling overlaps the learner step.</summary>
     public void Prefetch(int step, long version)
     {
-        while (_queue.Count < spec.MaxStaleness) Issue(step, version, spec.PromptsPerStep);
+        while (_queue.Count < spec.MaxStaleness && Issue(step, version, spec.PromptsPerStep)) { }
     }
 
-    void Issue(int step, long version, int missing)
+    /// <summary>Sends a request for the groups missing; false when the prompt stream has ended.</summary>
+    bool Issue(int step, long version, int missing)
     {
         if (_issueStep != step) (_issueStep, _issuedThisStep) = (step, 0);
         int count = spec.DynamicSampling ? (int)Math.Ceiling(missing * spec.Oversample) : spec.PromptsPerStep;
         var problems = new List<Problem>(count);
         while (problems.Count < count && prompts.MoveNext()) problems.Add(prompts.Current);
-        if (problems.Count == 0) throw new InvalidOperationException("the prompt stream ran out");
+        if (problems.Count == 0)
+        {
+            Exhausted = true;
+            return false;
+        }
         // Seeds depend on the step and the request's place in it, never on timing.
         long requestSeed = RowRandom.RowSeed(seed, (long)step * 1000 + _issuedThisStep++);
-        var request = new RolloutRequest(problems, spec.GroupSize, spec.Sampling, requestSeed, version);
-        _queue.Enqueue((source.SampleAsync(request, CancellationToken.None), request));
+        var request = new RolloutRequest(problems, spec.GroupSize, spec.Sampling, requestSeed, version, rewards);
+        _queue.Enqueue((engine.RolloutAsync(request, CancellationToken.None), request));
         Accounting.Dispatched += problems.Count;
         Accounting.InFlight += problems.Count;
+        return true;
     }
 
     /// <summary>Waits for what is still in flight and counts it, with any buffered groups, as unused.</summary>

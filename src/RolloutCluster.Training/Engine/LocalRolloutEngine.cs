@@ -1,0 +1,82 @@
+using RolloutCluster.Model.Weights;
+using RolloutCluster.Rewards;
+
+namespace RolloutCluster.Training.Engine;
+
+/// <summary>
+/// Rollouts in this process: published versions are kept as packed buffers and a
+/// <see cref="PolicyReplica"/> loads exactly the requested one; rewards come from the job's
+/// <see cref="RewardSets"/>. With overlap, requests run on a worker of their own, so sampling ahead
+/// (GRPO with max_staleness &gt; 0) overlaps the learner's step; the learner's model is never read
+/// while it is being updated.
+/// </summary>
+public sealed class LocalRolloutEngine(Policy policy, RewardSets rewards, bool overlap = false) : IRolloutEngine
+{
+    readonly Dictionary<long, (byte[] Buffer, WeightManifest Manifest)> _versions = [];
+    readonly Lock _lock = new();
+    readonly SemaphoreSlim _worker = new(1, 1);
+    PolicyReplica? _replica;
+    long _next;
+
+    /// <summary>Whether requests run on a worker thread of their own (set by a stage that samples ahead of its learner).</summary>
+    public bool Overlap { get; set; } = overlap;
+
+    public Task<long> PublishAsync(long? forgetBelow, CancellationToken cancellation)
+    {
+        var packed = WeightPack.Pack(policy.Model);
+        lock (_lock)
+        {
+            long version = _next++;
+            _versions[version] = packed;
+            if (forgetBelow is { } oldest)
+                foreach (var old in _versions.Keys.Where(v => v < oldest && v != version).ToList()) _versions.Remove(old);
+            return Task.FromResult(version);
+        }
+    }
+
+    public async Task<IReadOnlyList<RolloutGroup>> RolloutAsync(RolloutRequest request, CancellationToken cancellation)
+    {
+        // Synchronous stages sample on the learner's own thread (no overlap to gain, and torch runs
+        // fastest on one thread); a stage that samples ahead gets a worker thread.
+        if (!Overlap) return await SampleAndScore(request, cancellation);
+        await _worker.WaitAsync(cancellation);
+        try
+        {
+            return await Task.Factory.StartNew(() => SampleAndScore(request, cancellation), cancellation, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        }
+        finally
+        {
+            _worker.Release();
+        }
+    }
+
+    async Task<IReadOnlyList<RolloutGroup>> SampleAndScore(RolloutRequest request, CancellationToken cancellation)
+    {
+        var set = await rewards.GetAsync(request.Rewards, cancellation);
+        var model = Replica(request.Version);
+        var groups = GroupSampler.Sample(new Policy(model, policy.Tokenizer, policy.Template), request.Problems, request.Samples, request.Sampling,
+            request.Seed, request.Version);
+        var scored = new List<RolloutGroup>(groups.Count);
+        foreach (var g in groups) scored.Add(await GroupSampler.ScoreAsync(g, set, cancellation));
+        return scored;
+    }
+
+    Model.Transformer.CausalLm Replica(long version)
+    {
+        _replica ??= new PolicyReplica(policy.Model.Config, policy.Model.DType, policy.Model.Device);
+        (byte[] Buffer, WeightManifest Manifest) packed;
+        lock (_lock)
+        {
+            if (!_versions.TryGetValue(version, out packed))
+                throw new InvalidOperationException($"weights version {version} was never published or is already forgotten");
+        }
+        return _replica.Load(version, packed.Buffer, packed.Manifest);
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _replica?.Dispose();
+        _worker.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}

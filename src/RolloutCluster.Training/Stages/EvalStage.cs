@@ -1,0 +1,52 @@
+using RolloutCluster.Data;
+using RolloutCluster.Model.Sampling;
+using RolloutCluster.Training.Engine;
+using RolloutCluster.Training.Evaluation;
+using RolloutCluster.Training.Jobs;
+using RolloutCluster.Training.Runtime;
+
+namespace RolloutCluster.Training.Stages;
+
+/// <summary>Held-out evaluation as a stage of its own: a dataset (the task's test set when none is named), k samples per problem.</summary>
+public sealed record EvalStageSpec(string Name, string? Dataset, int Samples, float Temperature, int MaxNewTokens) : StageSpec(Name, "eval", 1);
+
+/// <summary>
+/// Evaluates the policy as the earlier stages left it: pass@1, pass@k and maj@k through the rollout
+/// engine (spread over the cluster's generators), logged to metrics.jsonl as an "eval" row.
+/// </summary>
+public sealed class EvalStage : IStage
+{
+    public string Kind => "eval";
+
+    public StageSpec Parse(SpecMap s, string name, JobParseContext job)
+    {
+        var dataset = s.OptionalString("dataset");
+        if (dataset is not null) job.CheckDataset(s, "dataset", dataset);
+        return new EvalStageSpec(name, dataset, s.Int("samples", 1, min: 1, max: 1024), (float)s.Double("temperature", 1.0, min: 0), s.Int("max_new_tokens", min: 1, max: 100_000));
+    }
+
+    public string Describe(StageSpec spec) => spec is EvalStageSpec e
+        ? $"{e.Samples} samples of each problem of {e.Dataset ?? "the task's test set"} at T={e.Temperature}, up to {e.MaxNewTokens} new tokens" : "";
+
+    public async Task<int> RunAsync(StageSpec stage, StageContext context, ResumePoint? resume, CancellationToken cancellation)
+    {
+        var spec = (EvalStageSpec)stage;
+        var problems = EvalProblems(context.Job, context.Data, spec.Dataset);
+        context.Observer.EvaluationStarted(spec.Name, problems.Count, spec.Samples);
+        long version = await context.Engine.CurrentVersionAsync(context.Policy, cancellation);
+        var result = await Evaluator.EvaluateAsync(context.Engine, version, problems, spec.Samples, spec.Temperature, spec.MaxNewTokens,
+            RowRandom.RowSeed(context.Job.Seed, 104729), Evaluator.Correctness(context.Job.Rewards), cancellation);
+        context.Log.Write("eval", spec.Name, 1, context.ElapsedSeconds, result.ToMetrics("eval"));
+        context.Observer.EvaluationCompleted(spec.Name, result);
+        return 1;
+    }
+
+    /// <summary>The problems of an evaluation: the task's test set, a built-in reference, or a file read with the task's format and fields.</summary>
+    public static IReadOnlyList<Problem> EvalProblems(JobSpec job, TaskData data, string? dataset)
+    {
+        if (dataset is null) return data.Test.Count > 0 ? data.Test
+            : throw new Data.DatasetException("the task has no test set: set task.test (a file or holdout:N), or name a dataset for the evaluation");
+        if (BuiltinDataset.IsBuiltin(dataset)) return BuiltinDataset.Resolve(dataset, job.Seed, job.Task.Arithmetic, job.Task.TestSize);
+        return new Data.Datasets.DatasetSource(dataset, job.Task.Format, job.Task.Fields, job.Task.SkipBadRows).Load().Problems;
+    }
+}

@@ -1,0 +1,46 @@
+using RolloutCluster.Algorithms;
+using RolloutCluster.Training.Jobs;
+
+namespace RolloutCluster.Training.Stages;
+
+public sealed partial class GrpoStage
+{
+    public StageSpec Parse(SpecMap s, string name, JobParseContext job)
+    {
+        var steps = s.Int("steps", min: 1);
+        var sampling = s.Map("sampling");
+        var samplingSpec = new SamplingSpec((float)sampling.Double("temperature", 1.0, min: 0, exclusiveMin: true), (float)sampling.Double("top_p", 1.0, 0, 1, exclusiveMin: true),
+            sampling.Int("top_k", 0, min: 0), sampling.Int("max_new_tokens", min: 1, max: 100_000));
+        sampling.Done();
+        var loss = s.OptionalMap("loss");
+        var lossConfig = new PolicyLossConfig(
+            loss?.Double("clip_low", 0.2, 0, 1) ?? 0.2,
+            loss?.Double("clip_high", 0.28, 0, 10) ?? 0.28,
+            loss?.OptionalDouble("dual_clip", 1, exclusiveMin: true),
+            loss?.Double("is_cap", 2.0, 0, exclusiveMin: true) ?? 2.0,
+            loss?.String("aggregation", LossAggregation.TokenMean, [.. LossAggregation.Modes]) ?? LossAggregation.TokenMean,
+            samplingSpec.MaxNewTokens);
+        loss?.Done();
+        var kl = s.OptionalMap("kl");
+        double klCoefficient = kl?.Double("coef", 0, min: 0) ?? 0;
+        string klEstimator = kl?.String("estimator", "k3", [.. KlEstimators.Registry.Names]) ?? "k3";
+        kl?.Done();
+        var overlong = s.OptionalMap("overlong");
+        var overlongSpec = new OverlongSpec(overlong?.String("mode", "none", "none", "mask", "penalty") ?? "none", overlong?.Int("buffer", 16, min: 1) ?? 16);
+        if (overlong is not null && overlongSpec.Mode == "penalty" && overlongSpec.Buffer > samplingSpec.MaxNewTokens)
+            throw overlong.ErrorAt("buffer", $"expected at most sampling.max_new_tokens ({samplingSpec.MaxNewTokens}), found {overlongSpec.Buffer}");
+        overlong?.Done();
+        int prompts = s.Int("prompts_per_step", min: 1), group = s.Int("group_size", min: 2, max: 65_536);
+        var spec = new GrpoStageSpec(name, steps, JobFile.ParseOptimizer(s.Map("optimizer"), steps), s.Int("micro_batch_size", 64, min: 1),
+            s.OptionalDouble("time_limit_minutes", 0, exclusiveMin: true), prompts, group, samplingSpec,
+            s.String("advantage", "grpo", [.. Advantages.Registry.Names]), lossConfig, klCoefficient, klEstimator,
+            s.Bool("dynamic_sampling", false), s.Int("max_sampling_rounds", 3, min: 1, max: 100), s.Double("oversample", 1.0, 1.0, 16.0), overlongSpec,
+            s.Int("max_staleness", 0, min: 0, max: 1000), s.Bool("importance_correction", true));
+        // Everything one step samples is held until the learner has used it (and, ahead of it, up to
+        // max_staleness more requests): a size no machine can hold is refused here, not at run time.
+        double requests = (spec.DynamicSampling ? spec.Oversample : 1) * (1 + spec.MaxStaleness);
+        job.CheckMemory(s, "prompts_per_step", requests * prompts * (double)group * JobParseContext.BytesPerSequence(job.Task.MaxPromptTokens ?? 256, samplingSpec.MaxNewTokens),
+            $"{prompts} prompts x {group} samples of up to {samplingSpec.MaxNewTokens} new tokens");
+        return spec;
+    }
+}
