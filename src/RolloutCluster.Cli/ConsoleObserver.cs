@@ -81,7 +81,7 @@ public sealed class ConsoleObserver(IAnsiConsole console) : IJobObserver
         string F(string key, string format) => m.TryGetValue(key, out var v) ? v.ToString(format, CultureInfo.InvariantCulture) : "-";
         return m.ContainsKey("sft/loss")
             ? $"loss {F("sft/loss", "F3")} tok-acc {F("sft/token_accuracy", "P1")} lr {F("actor/lr", "0.0e0")} {F("timing/step_s", "F2")}s/step"
-            : $"reward {F("reward/mean", "F3")} acc {F(m.ContainsKey("reward/accuracy") ? "reward/accuracy" : "reward/math", "P1")} len {F("response/length_mean", "F1")} " +
+            : $"reward {F("reward/mean", "F3")} acc {F(new[] { "reward/accuracy", "reward/math", "reward/code" }.FirstOrDefault(m.ContainsKey) ?? "reward/math", "P1")} len {F("response/length_mean", "F1")} " +
               $"ent {F("actor/entropy", "F3")} groups {F("batch/groups", "F0")} {F("timing/step_s", "F2")}s/step";
     }
 }

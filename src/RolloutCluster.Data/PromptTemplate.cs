@@ -21,7 +21,10 @@ public sealed record PromptTemplate(string Name, string Prefix, string Suffix)
     /// </summary>
     public static readonly PromptTemplate R1Compact = new("r1-compact", "", "\n");
 
-    public static IReadOnlyList<PromptTemplate> All => [R1Zero, R1Compact];
+    /// <summary>The question as it is, for tasks whose completion continues the prompt (HumanEval's function stubs).</summary>
+    public static readonly PromptTemplate Plain = new("plain", "", "");
+
+    public static IReadOnlyList<PromptTemplate> All => [R1Zero, R1Compact, Plain];
 
     public static PromptTemplate Get(string name) => All.FirstOrDefault(t => t.Name == name)
         ?? throw new ArgumentException($"unknown prompt template '{name}'; known: {string.Join(", ", All.Select(t => t.Name))}");

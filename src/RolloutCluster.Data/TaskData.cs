@@ -6,10 +6,11 @@ namespace RolloutCluster.Data;
 /// Where a task's problems come from: "builtin:arithmetic", or a dataset file (JSONL, JSON, Parquet)
 /// with its format and field mapping. Test is a second file, "holdout:N" (N rows of the training file,
 /// chosen by the seed, that training never sees), or for the built-in task its own test split.
-/// Epochs caps how often training goes through a file (null: as often as the stages ask).
+/// Epochs caps how often training goes through a file (null: as often as the stages ask). TestSize
+/// sizes the built-in task's test split; TestLimit keeps the first rows of a test file (null: all).
 /// </summary>
 public sealed record TaskSource(string Dataset, string Format = "generic", IReadOnlyDictionary<string, string>? Fields = null, string? Test = null,
-    bool SkipBadRows = false, int? Epochs = null, bool Shuffle = true, ArithmeticSettings? Arithmetic = null, int TestSize = 500);
+    bool SkipBadRows = false, int? Epochs = null, bool Shuffle = true, ArithmeticSettings? Arithmetic = null, int TestSize = 500, int? TestLimit = null);
 
 /// <summary>
 /// A task's problems: a test set in a fixed order, and training streams, each reproducible from the
@@ -71,7 +72,7 @@ public sealed class TaskData
         }
         var loaded = new DatasetSource(test, source.Format, source.Fields, source.SkipBadRows).Load();
         if (loaded.Skipped > 0) notes?.Add($"{test}: skipped {loaded.Skipped} bad row(s); first: {loaded.Errors[0]}");
-        return (train, loaded.Problems.Take(source.TestSize).ToList());
+        return (train, loaded.Problems.Take(source.TestLimit ?? int.MaxValue).ToList());
     }
 
     static IEnumerable<Problem> Epochs(IReadOnlyList<Problem> rows, long seed, int stream, int? epochs, bool shuffle)
@@ -101,7 +102,8 @@ public sealed class TaskData
         }
         var first = _train(0).Take(TrainRows.Value).ToList();
         int kept = first.Count(keep), testKept = Test.Count(keep);
-        var all = Notes.Append($"{TrainRows - kept} of {TrainRows} training and {Test.Count - testKept} of {Test.Count} test problems dropped: {reason}").ToList();
+        var all = kept == TrainRows && testKept == Test.Count ? Notes
+            : Notes.Append($"{TrainRows - kept} of {TrainRows} training and {Test.Count - testKept} of {Test.Count} test problems dropped: {reason}").ToList();
         if (kept == 0) throw new DatasetException($"every training problem was dropped: {reason}");
         return new TaskData(stream => _train(stream).Where(keep), Test.Where(keep).ToList(), kept, all);
     }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using RolloutCluster.Data;
-using RolloutCluster.Model.Checkpoints;
+using RolloutCluster.Model;
+using RolloutCluster.Training.Runtime;
 using RolloutCluster.Model.Tokenizers;
 using RolloutCluster.Training.Jobs;
 using RolloutCluster.Training.Stages;
@@ -24,17 +25,19 @@ public static class ValidateCommand
             var spec = JobFile.Load(path, parse.GetValue(set));
             var task = spec.Task;
             var data = TaskData.Load(task.ToSource(), spec.Seed);
-            if (task.MaxPromptTokens is { } max)
-            {
-                var tokenizer = spec.Model.Checkpoint is { } dir ? TokenizerJson.Load(Path.Combine(dir, "tokenizer.json")) : new ByteTokenizer();
-                var template = PromptTemplate.Get(task.Template);
-                data = data.Where(p => tokenizer.Encode(template.Render(p.Question)).Length <= max, $"prompt over {max} tokens (task.max_prompt_tokens)");
-            }
+            var (trainRows, testRows) = (data.TrainRows, data.Test.Count);
+            // The prompts that fit the model, counted as the job will count them.
+            var tokenizer = spec.Model.Checkpoint is { } dir ? TokenizerJson.Load(Path.Combine(dir, "tokenizer.json")) : new ByteTokenizer();
+            var config = spec.Model.Checkpoint is { } d ? ModelConfig.Load(Path.Combine(d, "config.json")) : ModelPresets.Get(spec.Model.Preset!, tokenizer.VocabSize);
+            var template = PromptTemplate.Get(task.Template);
+            data = JobRunner.FitToModel(spec, data, q => tokenizer.Encode(template.Render(q)).Length, config.MaxPositionEmbeddings);
             io.Out.WriteLine($"{path}: job {spec.Name} is valid");
             io.Out.WriteLine(BuiltinDataset.IsBuiltin(task.Dataset)
                 ? $"  task: {task.Dataset} (endless training stream), {data.Test.Count} test problems, template {task.Template}"
-                : $"  task: {task.Dataset} ({task.Format}): {data.TrainRows} train rows, {data.Test.Count} test rows ({task.Test ?? "no test set"}), template {task.Template}" +
+                : $"  task: {task.Dataset} ({task.Format}): {trainRows} train rows, {testRows} test rows ({task.Test ?? "no test set"}), template {task.Template}" +
                   (task.Epochs is { } e ? $", {e} epoch(s)" : ""));
+            if (data.TrainRows != trainRows || data.Test.Count != testRows)
+                io.Out.WriteLine($"  used: {data.TrainRows} train and {data.Test.Count} test rows fit the model");
             foreach (var note in data.Notes) io.Out.WriteLine($"  note: {note}");
             io.Out.WriteLine($"  model: {(spec.Model.Preset is { } preset ? $"preset {preset}" : spec.Model.Checkpoint)}; rewards: {string.Join(", ", spec.Rewards.Select(r => $"{r.Name} x{r.Weight}"))}");
             io.Out.WriteLine("  stages:");

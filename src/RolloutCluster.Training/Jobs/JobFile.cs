@@ -95,6 +95,7 @@ public static class JobFile
             Template = m.String("template", "r1-zero", [.. PromptTemplate.All.Select(t => t.Name)]),
             Arithmetic = arithmetic,
             TestSize = m.Int("test_size", 500, min: 1, max: 1_000_000),
+            TestLimit = m.Has("test_size") ? m.Int("test_size", min: 1, max: 1_000_000) : null,
             Format = m.String("format", "generic", [.. ProblemFormats.Names]),
             Fields = m.StringMap("fields"),
             Test = test is null ? null : context.Resolve(test),

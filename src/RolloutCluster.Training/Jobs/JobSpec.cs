@@ -37,6 +37,9 @@ public sealed record TaskSpec
     public string Template { get; init; } = "r1-zero";
     public ArithmeticSettings Arithmetic { get; init; } = new();
     public int TestSize { get; init; } = 500;
+
+    /// <summary>test_size as the job file gave it: for a test file, how many of its first rows to keep (null: all).</summary>
+    public int? TestLimit { get; init; }
     public string Format { get; init; } = "generic";
     public IReadOnlyDictionary<string, string>? Fields { get; init; }
     public string? Test { get; init; }
@@ -47,7 +50,7 @@ public sealed record TaskSpec
     /// <summary>Problems whose prompt is longer (in the policy's tokens) are dropped, and the counts reported.</summary>
     public int? MaxPromptTokens { get; init; }
 
-    public TaskSource ToSource() => new(Dataset, Format, Fields, Test, SkipBadRows, Epochs, Shuffle, Arithmetic, TestSize);
+    public TaskSource ToSource() => new(Dataset, Format, Fields, Test, SkipBadRows, Epochs, Shuffle, Arithmetic, TestSize, TestLimit);
 }
 
 /// <summary>One stage of a pipeline job: its name, its kind (a registered <see cref="Stages.IStage"/>) and its steps.</summary>

@@ -111,13 +111,26 @@ public sealed class JobRunner(JobSpec spec, string runDirectory, IJobObserver ob
         return new JobSummary(runDirectory, lastCheckpoint, time.GetElapsedTime(jobStart).TotalSeconds, stages, evaluations);
     }
 
-    /// <summary>The task's data, without problems whose prompt exceeds task.max_prompt_tokens (counts reported).</summary>
     TaskData LoadData(Policy policy)
     {
-        var data = TaskData.Load(spec.Task.ToSource(), spec.Seed);
-        if (spec.Task.MaxPromptTokens is { } max) data = data.Where(p => policy.Prompt(p.Question).Length <= max, $"prompt over {max} tokens (task.max_prompt_tokens)");
+        var data = FitToModel(spec, TaskData.Load(spec.Task.ToSource(), spec.Seed), q => policy.Prompt(q).Length, policy.Model.Config.MaxPositionEmbeddings);
         foreach (var line in data.Notes) observer.Note($"task: {line}");
         return data;
+    }
+
+    /// <summary>
+    /// The task's data without problems whose prompt exceeds task.max_prompt_tokens or leaves no room
+    /// in the model's context for the longest completion a stage samples (what was dropped is in the notes).
+    /// </summary>
+    public static TaskData FitToModel(JobSpec spec, TaskData data, Func<string, int> promptTokens, int maxPositions)
+    {
+        int newTokens = spec.Stages.Select(s => s switch { GrpoStageSpec g => g.Sampling.MaxNewTokens, EvalStageSpec e => e.MaxNewTokens, _ => 0 })
+            .Append(spec.Evaluation?.MaxNewTokens ?? 0).Max();
+        int room = maxPositions - newTokens;
+        int max = Math.Min(spec.Task.MaxPromptTokens ?? int.MaxValue, room);
+        string reason = max == spec.Task.MaxPromptTokens ? $"prompt over {max} tokens (task.max_prompt_tokens)"
+            : $"prompt over {max} tokens, which leaves no room for {newTokens} new tokens in the model's {maxPositions} positions";
+        return data.Where(p => promptTokens(p.Question) <= max, reason);
     }
 
     string Save(Policy policy, string stage, int step, bool exact)
