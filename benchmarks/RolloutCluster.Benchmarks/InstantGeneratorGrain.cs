@@ -4,6 +4,7 @@ using RolloutCluster.Grains;
 using RolloutCluster.Model.Sampling;
 using RolloutCluster.Model.Tokenizers;
 using RolloutCluster.Training.Engine;
+using RolloutCluster.Grains.Weights;
 
 namespace RolloutCluster.Benchmarks;
 

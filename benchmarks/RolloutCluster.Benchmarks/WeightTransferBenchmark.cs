@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using RolloutCluster.Grains;
 using RolloutCluster.Model.Weights;
+using RolloutCluster.Grains.Weights;
 
 namespace RolloutCluster.Benchmarks;
 

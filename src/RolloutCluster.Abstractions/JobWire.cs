@@ -76,17 +76,37 @@ public sealed record JobLookup(
     [property: Id(1)] string? Error);
 
 /// <summary>
-/// One thing a running job reported: a stage started or ended, a step's metrics, an evaluation, a note.
-/// Clients replay these to draw progress (`rollout run`, `rollout watch`).
+/// One thing a running job reported, typed by what happened. Clients replay these to draw progress
+/// (`rollout run`, `rollout watch`).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("rollout.progress-event")]
-public sealed record ProgressEvent(
-    [property: Id(0)] string Kind,
-    [property: Id(1)] string Stage,
-    [property: Id(2)] int Step,
-    [property: Id(3)] int Steps,
-    [property: Id(4)] IReadOnlyDictionary<string, double> Metrics,
-    [property: Id(5)] string Message);
+public abstract record ProgressEvent;
+
+/// <summary>A stage began: its name, kind and planned steps.</summary>
+[GenerateSerializer, Immutable, Alias("rollout.progress.stage-started")]
+public sealed record StageStartedEvent([property: Id(0)] string Stage, [property: Id(1)] string Kind, [property: Id(2)] int Steps) : ProgressEvent;
+
+/// <summary>A step of a stage completed, with its metrics.</summary>
+[GenerateSerializer, Immutable, Alias("rollout.progress.step")]
+public sealed record StepEvent([property: Id(0)] string Stage, [property: Id(1)] int Step, [property: Id(2)] int Steps,
+    [property: Id(3)] IReadOnlyDictionary<string, double> Metrics) : ProgressEvent;
+
+/// <summary>A stage ended after StepsDone steps; Checkpoint is its final checkpoint.</summary>
+[GenerateSerializer, Immutable, Alias("rollout.progress.stage-completed")]
+public sealed record StageCompletedEvent([property: Id(0)] string Stage, [property: Id(1)] int StepsDone, [property: Id(2)] string Checkpoint) : ProgressEvent;
+
+/// <summary>An evaluation began: Problems problems, Samples samples each.</summary>
+[GenerateSerializer, Immutable, Alias("rollout.progress.eval-started")]
+public sealed record EvaluationStartedEvent([property: Id(0)] string Label, [property: Id(1)] int Problems, [property: Id(2)] int Samples) : ProgressEvent;
+
+/// <summary>An evaluation ended; Metrics are its eval/… values.</summary>
+[GenerateSerializer, Immutable, Alias("rollout.progress.eval-completed")]
+public sealed record EvaluationCompletedEvent([property: Id(0)] string Label, [property: Id(1)] int Samples,
+    [property: Id(2)] IReadOnlyDictionary<string, double> Metrics) : ProgressEvent;
+
+/// <summary>A message for the user (a retry, a time limit, a resume), at the job's position.</summary>
+[GenerateSerializer, Immutable, Alias("rollout.progress.note")]
+public sealed record NoteEvent([property: Id(0)] string Stage, [property: Id(1)] int Step, [property: Id(2)] string Message) : ProgressEvent;
 
 /// <summary>Progress events from index From on, the index to ask from next, and the job's info.</summary>
 [GenerateSerializer, Immutable, Alias("rollout.progress-page")]

@@ -1,6 +1,7 @@
 using Orleans.Runtime;
 using RolloutCluster.Abstractions;
 using RolloutCluster.Training.Engine;
+using RolloutCluster.Grains.Weights;
 
 namespace RolloutCluster.Grains;
 

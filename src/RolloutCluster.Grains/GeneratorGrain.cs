@@ -12,6 +12,7 @@ using RolloutCluster.Training.Jobs;
 using RolloutCluster.Training.Engine;
 using RolloutCluster.Training.Runtime;
 using TorchSharp;
+using RolloutCluster.Grains.Weights;
 
 namespace RolloutCluster.Grains;
 

@@ -3,6 +3,7 @@ using RolloutCluster.Abstractions;
 using RolloutCluster.Training.Jobs;
 using RolloutCluster.Training.Runtime;
 using RolloutCluster.Training.Stages;
+using RolloutCluster.Grains.Weights;
 
 namespace RolloutCluster.Grains;
 
@@ -22,7 +23,6 @@ public sealed partial class LearnerGrain(
     readonly ProgressRecorder _progress = new();
     CancellationTokenSource? _cancel;
     JobSpec? _spec;
-    StageContext? _context;
     long _lastReport;
 
     // The durable record may only be touched on the activation's own scheduler (Orleans checks), but
@@ -143,8 +143,7 @@ public sealed partial class LearnerGrain(
         try
         {
             var runner = new JobRunner(spec, runDirectory, _progress, time,
-                policy => new ClusterRolloutEngine(grains, job, policy, spec.Task.Template, _weights, epoch),
-                onContext: context => _context = context, resume: resume);
+                policy => new ClusterRolloutEngine(grains, job, policy, spec.Task.Template, _weights, epoch), resume: resume);
             var summary = await runner.RunAsync(cancellation);
             return (JobState.Completed, $"done in {summary.Seconds / 60:F1} min");
         }
@@ -185,19 +184,14 @@ public sealed partial class LearnerGrain(
 
     JobInfo Info()
     {
-        var accounting = _context?.LatestAccounting;
+        var accounting = _progress.Groups;
         var view = _view;
         var state = _exists ? view.State : JobState.Pending;
         string message = state is JobState.Running && RunningHere && _progress.Stage.Length > 0 ? $"running {_progress.Stage}" : view.Message;
         return new JobInfo(this.GetPrimaryKeyString(), state, _progress.Stage, _progress.Step, _progress.Steps, message, view.SubmittedAt, time.GetUtcNow(),
-            view.RunDirectory, _progress.Checkpoint, accounting?.ToWire() ?? CountsFrom(_progress.Latest), _progress.Latest,
+            view.RunDirectory, _progress.Checkpoint, accounting?.ToWire() ?? GroupCounts.None, _progress.Latest,
             RunningHere ? silo.SiloAddress.Endpoint.ToString() : null, view.Epoch);
     }
-
-    /// <summary>The running stage's counts, as its latest step reported them.</summary>
-    static GroupCounts CountsFrom(IReadOnlyDictionary<string, double> m) => !m.ContainsKey("groups/dispatched") ? GroupCounts.None
-        : new((long)m["groups/dispatched"], (long)m["groups/trained"], (long)m["groups/dropped_stale"], (long)m["groups/dropped_no_signal"],
-            (long)m["groups/dropped_surplus"], (long)m["groups/dropped_unused"], (long)m["groups/failed"], (long)m["groups/in_flight"], new Dictionary<string, long>());
 
     public Task<JobInfo> StatusAsync() => Task.FromResult(Info());
 

@@ -2,6 +2,7 @@ using RolloutCluster.Abstractions;
 using RolloutCluster.Algorithms;
 using RolloutCluster.Training.Evaluation;
 using RolloutCluster.Training.Runtime;
+using RolloutCluster.Training.Stages;
 
 namespace RolloutCluster.Grains;
 
@@ -21,6 +22,9 @@ public sealed class ProgressRecorder : IJobObserver
     public IReadOnlyDictionary<string, double> Latest { get; private set; } = Empty;
     public string? Checkpoint { get; private set; }
 
+    /// <summary>The running (or last) stage's group counts; each is a snapshot nobody mutates.</summary>
+    public GroupAccounting? Groups { get; private set; }
+
     /// <summary>Raised (on the training thread) after a step, at most as often as the caller throttles it.</summary>
     public event Action? Changed;
 
@@ -38,27 +42,29 @@ public sealed class ProgressRecorder : IJobObserver
     public void StageStarted(string stage, string kind, int steps)
     {
         (Stage, Step, Steps) = (stage, 0, steps);
-        Add(new ProgressEvent("stage_started", stage, 0, steps, Empty, kind));
+        Add(new StageStartedEvent(stage, kind, steps));
     }
 
     public void StepCompleted(string stage, int step, int steps, Metrics metrics)
     {
         (Stage, Step, Steps) = (stage, step, steps);
         Latest = new Dictionary<string, double>(metrics);
-        Add(new ProgressEvent("step", stage, step, steps, Latest, ""));
+        Add(new StepEvent(stage, step, steps, Latest));
     }
 
     public void StageCompleted(string stage, int stepsDone, string checkpoint)
     {
         Checkpoint = checkpoint;
-        Add(new ProgressEvent("stage_completed", stage, stepsDone, Steps, Empty, checkpoint));
+        Add(new StageCompletedEvent(stage, stepsDone, checkpoint));
     }
 
     public void EvaluationStarted(string label, int problems, int samples) =>
-        Add(new ProgressEvent("eval_started", label, problems, samples, Empty, ""));
+        Add(new EvaluationStartedEvent(label, problems, samples));
 
     public void EvaluationCompleted(string label, EvalResult result) =>
-        Add(new ProgressEvent("eval_completed", label, result.Problems, result.Samples, new Dictionary<string, double>(result.ToMetrics("eval")), ""));
+        Add(new EvaluationCompletedEvent(label, result.Samples, new Dictionary<string, double>(result.ToMetrics("eval"))));
 
-    public void Note(string message) => Add(new ProgressEvent("note", Stage, Step, Steps, Empty, message));
+    public void Note(string message) => Add(new NoteEvent(Stage, Step, message));
+
+    public void GroupsCounted(string stage, GroupAccounting groups) => Groups = groups;
 }

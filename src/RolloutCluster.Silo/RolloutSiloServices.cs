@@ -3,6 +3,7 @@ using Orleans.Hosting;
 using Orleans.Configuration;
 using RolloutCluster.Grains;
 using RolloutCluster.Rewards.Sandbox;
+using RolloutCluster.Grains.Weights;
 
 namespace RolloutCluster.Silo;
 

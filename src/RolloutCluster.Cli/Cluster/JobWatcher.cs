@@ -36,18 +36,18 @@ public static class JobWatcher
 
     static void Replay(ProgressEvent e, IJobObserver observer, List<(string, EvalResult)> evaluations)
     {
-        switch (e.Kind)
+        switch (e)
         {
-            case "stage_started": observer.StageStarted(e.Stage, e.Message, e.Steps); break;
-            case "step": observer.StepCompleted(e.Stage, e.Step, e.Steps, new Metrics().Merge(e.Metrics)); break;
-            case "stage_completed": observer.StageCompleted(e.Stage, e.Step, e.Message); break;
-            case "eval_started": observer.EvaluationStarted(e.Stage, e.Step, e.Steps); break;
-            case "eval_completed":
-                var result = EvalResult.FromMetrics("eval", e.Metrics, e.Steps);
-                evaluations.Add((e.Stage, result));
-                observer.EvaluationCompleted(e.Stage, result);
+            case StageStartedEvent s: observer.StageStarted(s.Stage, s.Kind, s.Steps); break;
+            case StepEvent s: observer.StepCompleted(s.Stage, s.Step, s.Steps, new Metrics().Merge(s.Metrics)); break;
+            case StageCompletedEvent s: observer.StageCompleted(s.Stage, s.StepsDone, s.Checkpoint); break;
+            case EvaluationStartedEvent s: observer.EvaluationStarted(s.Label, s.Problems, s.Samples); break;
+            case EvaluationCompletedEvent s:
+                var result = EvalResult.FromMetrics("eval", s.Metrics, s.Samples);
+                evaluations.Add((s.Label, result));
+                observer.EvaluationCompleted(s.Label, result);
                 break;
-            default: observer.Note(e.Message); break;
+            case NoteEvent n: observer.Note(n.Message); break;
         }
     }
 }

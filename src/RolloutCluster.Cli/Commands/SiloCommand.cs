@@ -1,5 +1,6 @@
 using System.CommandLine;
 using RolloutCluster.Silo;
+using RolloutCluster.Grains.Weights;
 
 namespace RolloutCluster.Cli.Commands;
 

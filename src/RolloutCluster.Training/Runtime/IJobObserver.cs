@@ -1,5 +1,6 @@
 using RolloutCluster.Algorithms;
 using RolloutCluster.Training.Evaluation;
+using RolloutCluster.Training.Stages;
 
 namespace RolloutCluster.Training.Runtime;
 
@@ -12,6 +13,9 @@ public interface IJobObserver
     void EvaluationStarted(string label, int problems, int samples);
     void EvaluationCompleted(string label, EvalResult result);
     void Note(string message);
+
+    /// <summary>A stage's group accounting after a step (a snapshot nobody mutates): how every group dispatched ended.</summary>
+    void GroupsCounted(string stage, GroupAccounting groups) { }
 }
 
 /// <summary>An observer that ignores everything.</summary>

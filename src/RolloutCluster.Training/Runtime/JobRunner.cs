@@ -25,10 +25,9 @@ public sealed record JobSummary(string RunDirectory, string FinalCheckpoint, dou
 /// runs/&lt;job&gt;/{metrics.jsonl, checkpoints/, plot.png}.
 /// </summary>
 /// <param name="engine">The rollout engine for the job's policy; null samples in this process (<see cref="LocalRolloutEngine"/>).</param>
-/// <param name="onContext">Receives the stage context once it exists (the learner grain reads its accounting).</param>
 /// <param name="resume">A resumable checkpoint of this job to continue from (<see cref="ResumePoint.Latest"/>); null starts afresh.</param>
 public sealed class JobRunner(JobSpec spec, string runDirectory, IJobObserver observer, TimeProvider time,
-    Func<Policy, IRolloutEngine>? engine = null, Action<StageContext>? onContext = null, ResumePoint? resume = null)
+    Func<Policy, IRolloutEngine>? engine = null, ResumePoint? resume = null)
 {
     /// <summary>
     /// Runs the job on the process's torch thread (<see cref="TorchThread"/>), which every
@@ -57,8 +56,7 @@ public sealed class JobRunner(JobSpec spec, string runDirectory, IJobObserver ob
         using var log = new MetricsLog(Path.Combine(runDirectory, "metrics.jsonl"));
         string lastCheckpoint = "";
         var evaluations = new List<(string, EvalResult)>();
-        StageContext context = null!;
-        context = new StageContext
+        var context = new StageContext
         {
             Job = spec,
             Policy = policy,
@@ -73,7 +71,6 @@ public sealed class JobRunner(JobSpec spec, string runDirectory, IJobObserver ob
             Evaluate = async (stage, step, c) => evaluations.Add(await EvaluateAsync($"{stage} step {step}", stage, step, c)),
             StartingPolicy = i => i > 0 ? LoadPolicy(Path.Combine(runDirectory, "checkpoints", spec.Stages[i - 1].Name), device) : CreatePolicy(device),
         };
-        onContext?.Invoke(context);
         var stages = new List<(string, int)>();
 
         async Task<(string, EvalResult)> EvaluateAsync(string label, string stage, int step, CancellationToken c)
@@ -84,7 +81,7 @@ public sealed class JobRunner(JobSpec spec, string runDirectory, IJobObserver ob
             long version = await rollouts.CurrentVersionAsync(policy, c);
             var result = await Evaluator.EvaluateAsync(rollouts, version, problems, eval.Samples, eval.Temperature, eval.MaxNewTokens,
                 RowRandom.RowSeed(spec.Seed, 104729), Evaluator.Correctness(spec.Rewards), c);
-            log.Write("eval", stage, step, context.ElapsedSeconds, result.ToMetrics("eval"));
+            log.Write("eval", stage, step, offset + time.GetElapsedTime(jobStart).TotalSeconds, result.ToMetrics("eval"));
             observer.EvaluationCompleted(label, result);
             return (label, result);
         }

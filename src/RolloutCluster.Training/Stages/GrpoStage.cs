@@ -137,7 +137,7 @@ public sealed partial class GrpoStage : IStage
                 }
                 else context.Observer.Note($"{spec.Name} step {step + 1}: no group with a reward signal after {rounds} rounds; no update");
                 pipeline.Accounting.AddTo(metrics);
-                context.StageAccounting(pipeline.Accounting.Copy());
+                context.StageAccounting(spec.Name, pipeline.Accounting.Copy());
                 metrics["timing/sample_s"] = sampleSeconds;
                 metrics["timing/step_s"] = context.Time.GetElapsedTime(stepStart).TotalSeconds;
                 metrics["perf/sampled_tokens_per_s"] = metrics.GetValueOrDefault("response/tokens") / Math.Max(sampleSeconds, 1e-9);
@@ -150,7 +150,7 @@ public sealed partial class GrpoStage : IStage
         finally
         {
             await pipeline.DrainAsync();
-            context.StageAccounting(pipeline.Accounting.Copy());
+            context.StageAccounting(spec.Name, pipeline.Accounting.Copy());
         }
         return step;
     }

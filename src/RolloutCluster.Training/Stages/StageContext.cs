@@ -52,13 +52,8 @@ public sealed class StageContext
     public Task MaybeEvaluateAsync(string stage, int step, int steps, CancellationToken cancellation) =>
         Job.Evaluation is { EverySteps: > 0 and var every } && step % every == 0 && step < steps ? Evaluate(stage, step, cancellation) : Task.CompletedTask;
 
-    volatile GroupAccounting? _latest;
-
-    /// <summary>The running (or last) stage's group counts; safe to read from another thread (each is a snapshot nobody mutates).</summary>
-    public GroupAccounting? LatestAccounting => _latest;
-
-    /// <summary>Records a stage's accounting: a copy after every step, the final counts when it ends.</summary>
-    public void StageAccounting(GroupAccounting accounting) => _latest = accounting;
+    /// <summary>Reports a stage's accounting (a copy after every step, the final counts when it ends) to the observer.</summary>
+    public void StageAccounting(string stage, GroupAccounting accounting) => Observer.GroupsCounted(stage, accounting);
 
     /// <summary>
     /// Writes a checkpoint a job can continue from: the model in its own dtype, the optimizer's state

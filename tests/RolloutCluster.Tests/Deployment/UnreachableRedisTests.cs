@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using RolloutCluster.Grains.Weights;
 
 namespace RolloutCluster.Tests.Deployment;
 

@@ -4,6 +4,7 @@ using Orleans.TestingHost;
 using RolloutCluster.Abstractions;
 using RolloutCluster.Grains;
 using RolloutCluster.Training.Runtime;
+using RolloutCluster.Grains.Weights;
 
 namespace RolloutCluster.Tests.Grains;
 

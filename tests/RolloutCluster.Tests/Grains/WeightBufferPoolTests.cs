@@ -1,6 +1,7 @@
 using RolloutCluster.Data;
 using RolloutCluster.Grains;
 using RolloutCluster.Training.Engine;
+using RolloutCluster.Grains.Weights;
 
 namespace RolloutCluster.Tests.Grains;
 

@@ -5,6 +5,7 @@ using RolloutCluster.Data;
 using RolloutCluster.Grains;
 using RolloutCluster.Model.Weights;
 using RolloutCluster.Training.Engine;
+using RolloutCluster.Grains.Weights;
 
 namespace RolloutCluster.Tests.Grains;
 

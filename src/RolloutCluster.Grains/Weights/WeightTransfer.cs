@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using RolloutCluster.Model.Weights;
 
-namespace RolloutCluster.Grains;
+namespace RolloutCluster.Grains.Weights;
 
 /// <summary>Refused or broken bulk weight transfer; the message says which and why.</summary>
 public sealed class WeightTransferException(string message) : Exception(message);

@@ -1,6 +1,6 @@
 using RolloutCluster.Model.Weights;
 
-namespace RolloutCluster.Grains;
+namespace RolloutCluster.Grains.Weights;
 
 /// <summary>
 /// A weights buffer with shared readers. Its owner (a learner's store, or a silo's cache entry) holds

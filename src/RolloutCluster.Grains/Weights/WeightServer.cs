@@ -5,7 +5,7 @@ using System.Text;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace RolloutCluster.Grains;
+namespace RolloutCluster.Grains.Weights;
 
 /// <summary>How this silo serves weights in bulk: over TCP on Listen:Port (0 = any free port), advertised as Advertised:port; or not at all.</summary>
 public sealed record WeightTransferOptions(bool Enabled, IPAddress Listen, IPAddress Advertised, int Port = 0)

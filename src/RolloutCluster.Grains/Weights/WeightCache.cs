@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 using RolloutCluster.Abstractions;
 using RolloutCluster.Model.Weights;
 
-namespace RolloutCluster.Grains;
+namespace RolloutCluster.Grains.Weights;
 
 /// <summary>A weights version as this silo holds it: the manifest and the whole, checksum-verified buffer (the cache entry's reference).</summary>
 public sealed record CachedWeights(WeightsManifestWire Manifest, PooledBuffer Buffer)

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace RolloutCluster.Grains;
+namespace RolloutCluster.Grains.Weights;
 
 /// <summary>
 /// This silo's learners' weight stores by job (one per learner activation), shared by the learner

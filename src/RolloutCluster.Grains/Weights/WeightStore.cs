@@ -6,7 +6,7 @@ using RolloutCluster.Model.Tokenizers;
 using RolloutCluster.Model.Weights;
 using RolloutCluster.Training.Engine;
 
-namespace RolloutCluster.Grains;
+namespace RolloutCluster.Grains.Weights;
 
 /// <summary>
 /// The weights versions one learner activation has published and still keeps (enough for the
