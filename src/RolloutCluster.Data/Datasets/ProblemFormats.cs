@@ -58,11 +58,14 @@ public static class ProblemFormats
         string? Text(string field) => columns.TryGetValue(field, out var column) ? (Required(field) ? Rows.Text(row, column, field) : Rows.OptionalText(row, column)) : null;
 
         var id = Text("id") ?? $"{format}-{index}";
-        string? prompt, answer = Text("answer"), reasoning = Text("reasoning"), solution = Text("solution");
-        if (columns.TryGetValue("messages", out var messagesColumn) && row[messagesColumn] is JsonArray messages)
-            (prompt, solution) = FromMessages(messages, messagesColumn, solution);
-        else prompt = Text("prompt");
-        if (prompt is null) throw new DatasetException($"missing field '{columns.GetValueOrDefault("prompt", "prompt")}' (the prompt){Has(row)}");
+        // The prompt first: a row of another layout altogether is reported by its most telling field.
+        string? solution;
+        string prompt = "";
+        bool chat = columns.TryGetValue("messages", out var messagesColumn) && row[messagesColumn] is JsonArray;
+        if (!chat) prompt = Text("prompt") ?? throw new DatasetException($"missing field '{columns.GetValueOrDefault("prompt", "prompt")}' (the prompt){Has(row)}");
+        string? answer = Text("answer"), reasoning = Text("reasoning");
+        solution = Text("solution");
+        if (chat) (prompt, solution) = FromMessages((JsonArray)row[messagesColumn!]!, messagesColumn!, solution);
         switch (format)
         {
             case "gsm8k":
@@ -92,7 +95,7 @@ public static class ProblemFormats
     }
 
     /// <summary>Chat rows: the prompt is the last user turn; a final assistant turn is the solution.</summary>
-    static (string?, string?) FromMessages(JsonArray messages, string column, string? solution)
+    static (string, string?) FromMessages(JsonArray messages, string column, string? solution)
     {
         var turns = messages.Select((m, i) => m is JsonObject o
             ? (Role: Rows.Text(o, "role", $"{column}[{i}].role"), Content: Rows.Text(o, "content", $"{column}[{i}].content"))

@@ -24,7 +24,7 @@ public static class JobOverrides
             if (eq <= 0) throw new JobSpecException($"--set {text}: expected path=value, e.g. stages.grpo.steps=3");
             var path = text[..eq].Trim();
             var value = Parse(text, text[(eq + 1)..]);
-            Origins.Add(value, $"--set {text}");
+            Origins.AddOrUpdate(value, $"--set {text}");
             Set(root, path, value, text);
         }
     }
@@ -50,6 +50,8 @@ public static class JobOverrides
             walked = walked.Length == 0 ? key : $"{walked}.{key}";
             if (node is not YamlMappingNode map) throw new JobSpecException($"--set {text}: '{walked}' is not inside a mapping");
             var keyNode = new YamlScalarNode(key);
+            // A key the override adds is reported as the override's, like its value.
+            if (!map.Children.ContainsKey(keyNode)) Origins.AddOrUpdate(keyNode, $"--set {text}");
             if (index is null && last)
             {
                 map.Children[keyNode] = value;
@@ -59,6 +61,7 @@ public static class JobOverrides
             {
                 if (index is not null) throw new JobSpecException($"--set {text}: unknown path '{walked}': the job has no '{key}'");
                 child = new YamlMappingNode();
+                Origins.AddOrUpdate(child, $"--set {text}");
                 map.Children[keyNode] = child;
             }
             if (index is null && child is YamlSequenceNode stages && key == "stages" && i + 1 < segments.Count)

@@ -13,6 +13,7 @@ namespace RolloutCluster.Tests.Deployment;
 /// order as an undisturbed run with the same seed, every group accounted for.
 /// </summary>
 [Collection("processes")]
+[Trait("speed", "slow")]   // several processes: `./test.sh --filter "speed!=slow"` runs the fast tests alone
 public sealed class FailoverTests(ITestOutputHelper output)
 {
     // Long enough that both kills land mid-run: after its gateway silo dies, the test's client is blind

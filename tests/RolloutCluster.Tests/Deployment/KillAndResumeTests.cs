@@ -10,6 +10,7 @@ namespace RolloutCluster.Tests.Deployment;
 /// deterministic field of every row equal (timings excepted), so the tolerance is zero.
 /// </summary>
 [Collection("processes")]
+[Trait("speed", "slow")]   // several processes: `./test.sh --filter "speed!=slow"` runs the fast tests alone
 public sealed class KillAndResumeTests
 {
     const string Job = """

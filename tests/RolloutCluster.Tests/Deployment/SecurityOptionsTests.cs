@@ -9,6 +9,7 @@ namespace RolloutCluster.Tests.Deployment;
 
 /// <summary>Redis authentication through the connection string, and TLS with a cluster certificate between a silo and its clients.</summary>
 [Collection("processes")]
+[Trait("speed", "slow")]   // several processes: `./test.sh --filter "speed!=slow"` runs the fast tests alone
 public sealed class SecurityOptionsTests
 {
     [Fact]

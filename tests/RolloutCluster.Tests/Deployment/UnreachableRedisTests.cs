@@ -5,6 +5,7 @@ namespace RolloutCluster.Tests.Deployment;
 
 /// <summary>A silo or client pointed at a Redis that does not answer says so and exits, instead of retrying forever.</summary>
 [Collection("processes")]
+[Trait("speed", "slow")]   // several processes: `./test.sh --filter "speed!=slow"` runs the fast tests alone
 public sealed class UnreachableRedisTests
 {
     [Theory]

@@ -9,6 +9,7 @@ using RolloutCluster.Grains.Weights;
 namespace RolloutCluster.Tests.Grains;
 
 /// <summary>Jobs through the control, learner, generator and verifier grains of a two-silo cluster.</summary>
+[Trait("speed", "slow")]   // a whole cluster and jobs on it
 [Collection("cluster")]
 public sealed class ClusterJobTests(ClusterFixture fixture)
 {

@@ -13,6 +13,7 @@ namespace RolloutCluster.Tests.Grains;
 /// must render and list the learner, generator and verifier grains. The screenshot is kept in the
 /// test output directory (dashboard.png) for a human to look at.
 /// </summary>
+[Trait("speed", "slow")]   // a whole cluster and jobs on it
 [Collection("cluster")]   // not in parallel with the TestingHost cluster: both are CPU-heavy
 public sealed class DashboardTests(ITestOutputHelper output)
 {

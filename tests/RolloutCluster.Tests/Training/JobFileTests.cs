@@ -180,4 +180,20 @@ public sealed class JobFileTests
         Assert.Contains("job.yaml:", e.Message);
         Assert.Contains("not valid YAML or JSON", e.Message);
     }
+
+    [Theory]
+    [InlineData("name: unit", "name: \"bad name!\"", "name: expected letters, digits")]
+    [InlineData("model: { preset: tiny, init_seed: 2, threads: 1 }", "model: { preset: tiny, checkpoint: /tmp, threads: 1 }", "model.checkpoint: set preset or checkpoint, not both")]
+    [InlineData("threads: 1 }", "threads: 1, device: tpu }", "model.device: expected auto, cpu, cuda or cuda:N")]
+    [InlineData("  - name: rl", "  - name: sft", "stages[1].name: stage names must be unique")]
+    [InlineData("after: [start, sft, rl]", "after: [start, sft, ppo]", "evaluation.after: \"ppo\" is not a stage")]
+    [InlineData("overlong: { mode: penalty, buffer: 8 }", "overlong: { mode: penalty, buffer: 80 }", "stages[1].overlong.buffer: expected at most sampling.max_new_tokens (48)")]
+    [InlineData("{ name: format, weight: 0.1 }", "{ name: http, weight: 0.1, url: ftp://x }", "rewards[1]: reward 'http': url must be an absolute http(s) URL")]
+    [InlineData("template: r1-compact\n  test_size: 50", "template: r1-compact\n  test_size: 50\n  arithmetic: { operators: \"/\" }", "task.arithmetic: operators must be distinct characters")]
+    public void Every_error_names_file_line_and_column(string from, string to, string message)
+    {
+        var e = Fails(Valid.Replace(from, to));
+        Assert.Matches(@"job\.yaml:\d+:\d+: ", e.Message);
+        Assert.Contains(message, e.Message);
+    }
 }

@@ -4,10 +4,29 @@ using RolloutCluster.Training.Runtime;
 
 namespace RolloutCluster.Tests.Training;
 
-/// <summary>A whole job (SFT, then GRPO) through `rollout run`, small enough for a unit test run.</summary>
-public sealed class JobRunTests
+/// <summary>
+/// The job every test here reads, run once through the grains and once in process (<see cref="JobRunFixture"/>):
+/// one SFT + GRPO job small enough for a test run.
+/// </summary>
+public sealed class JobRunFixture : IAsyncLifetime
 {
-    const string Job = """
+    public (int Code, string Out, string Err, string RunDir) Grains { get; private set; }
+    public (int Code, string Out, string Err, string RunDir) InProcess { get; private set; }
+
+    public async Task InitializeAsync()
+    {
+        Grains = await JobRunTests.Run(JobRunTests.Job);
+        InProcess = await JobRunTests.Run(JobRunTests.Job, inProcess: true);
+    }
+
+    public Task DisposeAsync() => Task.CompletedTask;
+}
+
+/// <summary>A whole job (SFT, then GRPO) through `rollout run`.</summary>
+[Trait("speed", "slow")]   // whole jobs
+public sealed class JobRunTests(JobRunFixture fixture) : IClassFixture<JobRunFixture>
+{
+    public const string Job = """
         name: e2e
         seed: 11
         model: { preset: tiny, init_seed: 5, threads: 1 }
@@ -28,7 +47,7 @@ public sealed class JobRunTests
         checkpoint: { every_steps: 60 }
         """;
 
-    static async Task<(int Code, string Out, string Err, string RunDir)> Run(string job, bool inProcess = false)
+    public static async Task<(int Code, string Out, string Err, string RunDir)> Run(string job, bool inProcess = false)
     {
         var dir = TinyModels.TempDir();
         var path = Path.Combine(dir, "job.yaml");
@@ -42,9 +61,9 @@ public sealed class JobRunTests
 
 
     [Fact]
-    public async Task A_job_runs_end_to_end_and_writes_its_outputs()
+    public void A_job_runs_end_to_end_and_writes_its_outputs()
     {
-        var (code, stdout, stderr, runDir) = await Run(Job);
+        var (code, stdout, stderr, runDir) = fixture.Grains;
         Assert.True(code == 0, stderr + stdout);
         var rows = MetricsLog.Read(Path.Combine(runDir, "metrics.jsonl"));
         Assert.Equal(150, rows.Count(r => r.Kind == "train" && r.Stage == "sft"));
@@ -67,15 +86,15 @@ public sealed class JobRunTests
     }
 
     [Fact]
-    public async Task The_same_seed_gives_the_same_metrics_in_process_and_through_the_grains()
+    public void The_same_seed_gives_the_same_metrics_in_process_and_through_the_grains()
     {
-        var first = await Run(Job);
-        var second = await Run(Job);
-        var local = await Run(Job, inProcess: true);
-        Assert.True(first.Code == 0 && second.Code == 0 && local.Code == 0, first.Err + second.Err + local.Err);
-        var expected = MetricsFiles.Deterministic(first.RunDir);
-        Assert.Equal(expected, MetricsFiles.Deterministic(second.RunDir));
-        Assert.Equal(expected, MetricsFiles.Deterministic(local.RunDir));
+        var (grains, local) = (fixture.Grains, fixture.InProcess);
+        Assert.True(grains.Code == 0 && local.Code == 0, grains.Err + local.Err);
+        Assert.Equal(MetricsFiles.Deterministic(grains.RunDir), MetricsFiles.Deterministic(local.RunDir));
+        // Evaluation went through the engine: the grains' report names the silo's generator, the process its own.
+        var evalRow = File.ReadLines(Path.Combine(grains.RunDir, "metrics.jsonl")).First(l => l.Contains("\"kind\":\"eval\""));
+        Assert.Matches("\"eval/generator/[^\"]+/cpu\":16", evalRow);
+        Assert.Contains("\"eval/generator/local\":16", File.ReadLines(Path.Combine(local.RunDir, "metrics.jsonl")).First(l => l.Contains("\"kind\":\"eval\"")));
     }
 
     [Fact]
@@ -91,7 +110,7 @@ public sealed class JobRunTests
     [Fact]
     public async Task Eval_reads_the_template_from_the_checkpoint()
     {
-        var (code, _, stderr, runDir) = await Run(Job);
+        var (code, _, stderr, runDir) = fixture.InProcess;
         Assert.True(code == 0, stderr);
         var stdout = new StringWriter();
         var err = new StringWriter();

@@ -10,6 +10,7 @@ namespace RolloutCluster.Tests.Training;
 /// uninterrupted run writes: the model, optimizer moments and schedule, data cursor and weights version
 /// are restored, and row seeds derive from the step.
 /// </summary>
+[Trait("speed", "slow")]   // whole jobs
 public sealed class ResumeTests
 {
     const string Job = """
