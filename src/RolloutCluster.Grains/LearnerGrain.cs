@@ -151,6 +151,12 @@ public sealed partial class LearnerGrain(
         {
             return (JobState.Cancelled, "cancelled; resumable checkpoint written");
         }
+        catch (OutOfMemoryException e)
+        {
+            // The job's own allocations failed; what it held is released as it unwinds, and the silo serves on.
+            LogFailed(logger, job, e);
+            return (JobState.Failed, $"job {job} ran out of memory ({e.Message}); make the step smaller or set memory_limit_gb to stop it earlier");
+        }
         catch (Exception e)
         {
             LogFailed(logger, job, e);

@@ -55,6 +55,7 @@ public static class JobFile
             Stages = stages,
             Evaluation = root.OptionalMap("evaluation") is { } e ? ParseEval(e, stages, context) : null,
             Checkpoint = checkpoint,
+            MemoryLimitGb = root.OptionalDouble("memory_limit_gb", 0, exclusiveMin: true),
             SourceFile = file,
         };
         root.Done();

@@ -18,6 +18,9 @@ public sealed record JobSpec
     public EvalSpec? Evaluation { get; init; }
     public CheckpointSpec Checkpoint { get; init; } = new();
 
+    /// <summary>memory_limit_gb: the memory (GiB) the job's process may hold before the job is stopped; null: 90% of the machine's.</summary>
+    public double? MemoryLimitGb { get; init; }
+
     /// <summary>The file this spec came from (for messages), or "&lt;inline&gt;".</summary>
     public string SourceFile { get; init; } = "<inline>";
 }

@@ -56,6 +56,7 @@ public sealed class JobRunner(JobSpec spec, string runDirectory, IJobObserver ob
         using var log = new MetricsLog(Path.Combine(runDirectory, "metrics.jsonl"));
         string lastCheckpoint = "";
         var evaluations = new List<(string, EvalResult)>();
+        var memory = new MemoryGuard(spec.Name, spec.MemoryLimitGb);
         var context = new StageContext
         {
             Job = spec,
@@ -66,6 +67,7 @@ public sealed class JobRunner(JobSpec spec, string runDirectory, IJobObserver ob
             Log = log,
             Time = time,
             JobStart = jobStart,
+            Memory = memory,
             ElapsedOffset = offset,
             Checkpoint = (stage, step, exact) => lastCheckpoint = Save(policy, stage, step, exact),
             Evaluate = async (stage, step, c) => evaluations.Add(await EvaluateAsync($"{stage} step {step}", stage, step, c)),
@@ -79,6 +81,7 @@ public sealed class JobRunner(JobSpec spec, string runDirectory, IJobObserver ob
             var problems = EvalStage.EvalProblems(spec, data, eval.Dataset);
             observer.EvaluationStarted(label, problems.Count, eval.Samples);
             long version = await rollouts.CurrentVersionAsync(policy, c);
+            memory.Check($"evaluation {label}");
             var result = await Evaluator.EvaluateAsync(rollouts, version, problems, eval.Samples, eval.Temperature, eval.MaxNewTokens,
                 RowRandom.RowSeed(spec.Seed, 104729), Evaluator.Correctness(spec.Rewards), c);
             log.Write("eval", stage, step, offset + time.GetElapsedTime(jobStart).TotalSeconds, result.ToMetrics("eval"));

@@ -108,6 +108,7 @@ public sealed partial class GrpoStage : IStage
                     break;
                 }
                 long stepStart = context.Time.GetTimestamp();
+                context.Memory.Check($"{spec.Name} step {step + 1}");
                 var (groups, received, rounds) = await pipeline.CollectAsync(step, version, cancellation);
                 if (pipeline.Exhausted && groups.Count == 0)
                 {

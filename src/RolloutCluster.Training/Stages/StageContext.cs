@@ -21,6 +21,9 @@ public sealed class StageContext
     public required TimeProvider Time { get; init; }
     public required long JobStart { get; init; }
 
+    /// <summary>Stops the job (not its process) when the process holds more memory than the job may use.</summary>
+    public required MemoryGuard Memory { get; init; }
+
     /// <summary>Seconds the job ran before it was resumed, so elapsed_s continues.</summary>
     public double ElapsedOffset { get; init; }
 
@@ -44,6 +47,7 @@ public sealed class StageContext
     /// <summary>Records a completed step in metrics.jsonl and tells the observer.</summary>
     public void StepDone(string stage, int step, int steps, Metrics metrics)
     {
+        Memory.Check($"{stage} step {step}");
         Log.Write("train", stage, step, ElapsedSeconds, metrics);
         Observer.StepCompleted(stage, step, steps, metrics);
     }

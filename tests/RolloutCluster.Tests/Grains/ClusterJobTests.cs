@@ -148,6 +148,19 @@ public sealed class ClusterJobTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_job_over_its_memory_limit_fails_alone_with_the_reason_and_the_silos_keep_serving()
+    {
+        // A limit far below what any process holds: the job stops at its first check.
+        var (failed, steps) = await RunAsync("over-memory", Job("over-memory") + "\nmemory_limit_gb: 0.01\n", TimeSpan.FromMinutes(2));
+        Assert.Equal(JobState.Failed, failed.State);
+        Assert.Matches(@"^job over-memory stopped at rl step 1: its process holds [0-9.]+ GiB of memory, over the job's limit of 0\.01 GiB \(memory_limit_gb", failed.Message);
+        Assert.Empty(steps);
+        var (next, nextSteps) = await RunAsync("after-memory", Job("after-memory", steps: 2), TimeSpan.FromMinutes(2));
+        Assert.True(next.State == JobState.Completed, $"{next.State}: {next.Message}");
+        Assert.Equal(2, nextSteps.Count);
+    }
+
+    [Fact]
     public async Task An_invalid_job_gets_the_validation_error_back_through_the_control_grain()
     {
         var result = await fixture.Control.SubmitAsync(new JobSubmission(Job("bad").Replace("group_size: 4", "group_size: 1"), "bad.yaml"));
