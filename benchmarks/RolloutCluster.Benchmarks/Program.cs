@@ -10,11 +10,12 @@ return args.FirstOrDefault() switch
     "loopback-tcp" => await LoopbackTcpBenchmark.RunAsync(args[1..]),
     "weight-transfer" => await WeightTransferBenchmark.RunAsync(args[1..]),
     "silo" => await InstantSilo.RunAsync(args[1..]),
+    "tokenizer" => TokenizerBenchmark.Run(args[1..]),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: RolloutCluster.Benchmarks sampler --out DIR [--batch 64] [--prompt-length 32] [--new-tokens 64] [--repeats 3]\n       RolloutCluster.Benchmarks learner-step [--rounds 10] [--threads 1] [--prompts 16] [--group 8]\n       RolloutCluster.Benchmarks sandbox [--humaneval PATH] [--parallel 2] [--rounds 3]\n       RolloutCluster.Benchmarks orchestration [--steps 16] [--prompts 8] [--group 8] [--new-tokens 48] [--rounds 2] [--instant-steps 60]\n       RolloutCluster.Benchmarks loopback-tcp [--megabytes 100] [--receivers 3] [--rounds 5]\n       RolloutCluster.Benchmarks weight-transfer [--megabytes 103] [--receivers 3] [--rounds 7] [--fresh yes]\n       RolloutCluster.Benchmarks silo --redis HOST:PORT --silo-port P --gateway-port P [--dashboard-port 0] [--runs-directory DIR]   (instant generators; for broadcast.sh)");
+    Console.Error.WriteLine("usage: RolloutCluster.Benchmarks sampler --out DIR [--batch 64] [--prompt-length 32] [--new-tokens 64] [--repeats 3]\n       RolloutCluster.Benchmarks learner-step [--rounds 10] [--threads 1] [--prompts 16] [--group 8]\n       RolloutCluster.Benchmarks sandbox [--humaneval PATH] [--parallel 2] [--rounds 3]\n       RolloutCluster.Benchmarks orchestration [--steps 16] [--prompts 8] [--group 8] [--new-tokens 48] [--rounds 2] [--instant-steps 60]\n       RolloutCluster.Benchmarks loopback-tcp [--megabytes 100] [--receivers 3] [--rounds 5]\n       RolloutCluster.Benchmarks weight-transfer [--megabytes 103] [--receivers 3] [--rounds 7] [--fresh yes]\n       RolloutCluster.Benchmarks silo --redis HOST:PORT --silo-port P --gateway-port P [--dashboard-port 0] [--runs-directory DIR]   (instant generators; for broadcast.sh)\n       RolloutCluster.Benchmarks tokenizer --model DIR --strings OUT.json [--count 5200] [--repeat 4]   (for tokenizers.sh)");
     return 2;
 }

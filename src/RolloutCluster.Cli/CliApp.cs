@@ -22,6 +22,8 @@ public static class CliApp
         root.Subcommands.Add(ResumeCommand.Create(io));
         root.Subcommands.Add(EvalCommand.Create(io));
         root.Subcommands.Add(ScoreCommand.Create(io));
+        root.Subcommands.Add(TokenizeCommand.Create(io));
+        root.Subcommands.Add(ChatCommand.Create(io));
         root.Subcommands.Add(SiloCommand.Create(io));
         foreach (var command in ClusterCommands.Create(io)) root.Subcommands.Add(command);
         return root;
@@ -48,6 +50,7 @@ public static class CliApp
         UserInputException u => u.Message,
         Training.Jobs.JobSpecException j => j.Message,
         Data.DatasetException d => d.Message,
+        Model.Jinja.JinjaException t => t.Message,
         _ => null,
     };
 }

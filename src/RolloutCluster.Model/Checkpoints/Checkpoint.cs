@@ -38,21 +38,34 @@ public static class Checkpoint
         }
         tokenizer.Save(Path.Combine(dir, TokenizerFile));
         var eos = tokenizer.Decode([tokenizer.EosId]);
-        File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), new JsonObject
+        // What the model was loaded with (chat template, special tokens, eos id lists) is written back
+        // as it was, so transformers renders and stops exactly as before; models made here get ours.
+        var tokenizerConfig = tokenizer.Config?.DeepClone() ?? new JsonObject
         {
             ["tokenizer_class"] = "PreTrainedTokenizerFast",
             ["eos_token"] = eos,
             ["pad_token"] = eos,
             ["model_max_length"] = config.MaxPositionEmbeddings,
             ["clean_up_tokenization_spaces"] = false,
-        }.ToJsonString() + "\n");
-        File.WriteAllText(Path.Combine(dir, "generation_config.json"), new JsonObject
+        };
+        File.WriteAllText(Path.Combine(dir, TokenizerConfigFile), tokenizerConfig.ToJsonString(Indented) + "\n");
+        var generation = model.GenerationConfig?.DeepClone() ?? new JsonObject
         {
             ["eos_token_id"] = tokenizer.EosId,
             ["pad_token_id"] = tokenizer.EosId,
             ["transformers_version"] = config.TransformersVersion,
-        }.ToJsonString() + "\n");
+        };
+        File.WriteAllText(Path.Combine(dir, GenerationConfigFile), generation.ToJsonString(Indented) + "\n");
     }
+
+    public const string TokenizerConfigFile = "tokenizer_config.json";
+    public const string GenerationConfigFile = "generation_config.json";
+
+    static readonly System.Text.Json.JsonSerializerOptions Indented = new()
+    {
+        WriteIndented = true,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     /// <summary>
     /// Loads a checkpoint directory into a new model on device with dtype (default: float32). Tensors
@@ -69,8 +82,10 @@ public static class Checkpoint
                 $"tokenizer has {tokenizer.VocabSize} ids but config.json's vocab_size is {config.VocabSize}");
         var file = SafeTensorsFile.Open(Path.Combine(dir, WeightsFile));
         var model = new CausalLm(config);
+        var generationPath = Path.Combine(dir, GenerationConfigFile);
         try
         {
+            if (File.Exists(generationPath)) model.GenerationConfig = JsonNode.Parse(File.ReadAllText(generationPath)) as JsonObject;
             LoadWeights(model, file);
             model.to(dtype);
             if (device is not null) model.to(device);

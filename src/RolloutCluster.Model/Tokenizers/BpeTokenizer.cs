@@ -1,12 +1,14 @@
 using System.Text;
-using System.Text.RegularExpressions;
 
 namespace RolloutCluster.Model.Tokenizers;
 
 /// <summary>
-/// Byte-level BPE as Hugging Face tokenizers runs it for GPT-2, Llama 3 and Qwen2: added tokens are
-/// cut out first, the rest is normalised, pre-tokenised, mapped to byte-level characters and merged
-/// pair by pair in rank order. Built from a tokenizer.json by <see cref="TokenizerJson"/>.
+/// Byte-level BPE as Hugging Face tokenizers runs it for GPT-2, Llama 3, Qwen2/3 and DeepSeek-V3/R1:
+/// added tokens that are special or not normalised are cut out of the raw text first, the rest is
+/// normalised, the normalised added tokens are cut out of it, then each remaining piece is
+/// pre-tokenised (patterns by code point), mapped to byte-level characters and merged pair by pair in
+/// rank order; with special tokens asked for, the post-processor's template wraps the ids. Built from a
+/// tokenizer.json by <see cref="TokenizerJson"/>.
 /// </summary>
 public sealed class BpeTokenizer : ITokenizer
 {
@@ -15,9 +17,11 @@ public sealed class BpeTokenizer : ITokenizer
     readonly Dictionary<(string, string), int> _ranks;
     readonly Dictionary<string, AddedToken> _added;
     readonly Dictionary<int, AddedToken> _addedById;
-    readonly Regex? _addedPattern;
-    readonly NormalizationForm? _normalization;
+    readonly AddedTokenMatcher _raw;
+    readonly AddedTokenMatcher _normalizedTokens;
+    readonly TextNormalizer? _normalizer;
     readonly PreTokenizer _preTokenizer;
+    readonly PostProcessor _postProcessor;
     readonly bool _ignoreMerges;
     readonly string _json;
     readonly Dictionary<string, int[]> _cache = new(StringComparer.Ordinal);
@@ -25,25 +29,24 @@ public sealed class BpeTokenizer : ITokenizer
 
     internal BpeTokenizer(
         Dictionary<string, int> vocab, IReadOnlyList<(string, string)> merges, IReadOnlyList<AddedToken> added,
-        NormalizationForm? normalization, PreTokenizer preTokenizer, bool ignoreMerges, string eosToken, string json)
+        TextNormalizer? normalizer, PreTokenizer preTokenizer, PostProcessor postProcessor, bool ignoreMerges, string eosToken, string json)
     {
         _vocab = vocab;
         _ranks = new Dictionary<(string, string), int>();
         for (int i = 0; i < merges.Count; i++) _ranks.TryAdd(merges[i], i);
-        _added = added.ToDictionary(a => a.Content, StringComparer.Ordinal);
-        _addedById = added.ToDictionary(a => a.Id);
+        _added = new Dictionary<string, AddedToken>(StringComparer.Ordinal);
+        foreach (var a in added) _added.TryAdd(a.Content, a);
+        _addedById = new Dictionary<int, AddedToken>();
+        foreach (var a in added) _addedById.TryAdd(a.Id, a);
         int size = Math.Max(vocab.Count == 0 ? 0 : vocab.Values.Max() + 1, added.Count == 0 ? 0 : added.Max(a => a.Id) + 1);
         _idToToken = new string[size];
         foreach (var (token, id) in vocab) _idToToken[id] = token;
         foreach (var a in added) _idToToken[a.Id] = a.Content;
-        if (added.Count > 0)
-        {
-            // Longest first, so "<|im_start|>" wins over any shorter token it contains.
-            var alternatives = added.Select(a => a.Content).OrderByDescending(c => c.Length).Select(Regex.Escape);
-            _addedPattern = new Regex(string.Join("|", alternatives), RegexOptions.Compiled | RegexOptions.CultureInvariant);
-        }
-        _normalization = normalization;
+        _raw = new AddedTokenMatcher(added.Where(a => a.Special || !a.Normalized));
+        _normalizedTokens = new AddedTokenMatcher(added.Where(a => !a.Special && a.Normalized));
+        _normalizer = normalizer;
         _preTokenizer = preTokenizer;
+        _postProcessor = postProcessor;
         _ignoreMerges = ignoreMerges;
         _json = json;
         EosId = TokenToId(eosToken) ?? throw new ArgumentException($"end-of-sequence token '{eosToken}' is not in the vocabulary");
@@ -51,35 +54,32 @@ public sealed class BpeTokenizer : ITokenizer
     }
 
     public int VocabSize => _idToToken.Length;
+
+    /// <summary>The tokenizer_config.json beside the tokenizer.json it was loaded from, as it was.</summary>
+    public System.Text.Json.Nodes.JsonObject? Config { get; internal set; }
     public int EosId { get; }
     public IReadOnlyList<string> AddedTokens { get; }
 
     public int? TokenToId(string token) =>
         _added.TryGetValue(token, out var a) ? a.Id : _vocab.TryGetValue(token, out var id) ? id : null;
 
-    public int[] Encode(string text)
+    public int[] Encode(string text) => Encode(text, addSpecialTokens: false);
+
+    /// <summary>Encodes text; with addSpecialTokens the post-processor's template adds its special tokens (e.g. a BOS).</summary>
+    public int[] Encode(string text, bool addSpecialTokens)
     {
         var ids = new List<int>();
-        int at = 0;
-        if (_addedPattern is not null)
+        foreach (var (token, piece) in _raw.Split(text))
         {
-            foreach (Match m in _addedPattern.Matches(text))
+            if (token is not null) { ids.Add(token.Id); continue; }
+            var normalized = _normalizer?.Apply(piece) ?? piece;
+            foreach (var (inner, part) in _normalizedTokens.Split(normalized))
             {
-                EncodeOrdinary(text[at..m.Index], ids);
-                ids.Add(_added[m.Value].Id);
-                at = m.Index + m.Length;
+                if (inner is not null) ids.Add(inner.Id);
+                else foreach (var word in _preTokenizer.SplitWhole(part)) ids.AddRange(EncodeWord(ByteLevelAlphabet.Encode(Encoding.UTF8.GetBytes(word))));
             }
         }
-        EncodeOrdinary(text[at..], ids);
-        return ids.ToArray();
-    }
-
-    void EncodeOrdinary(string text, List<int> ids)
-    {
-        if (text.Length == 0) return;
-        if (_normalization is { } form) text = text.Normalize(form);
-        foreach (var piece in _preTokenizer.SplitWhole(text))
-            ids.AddRange(EncodeWord(ByteLevelAlphabet.Encode(Encoding.UTF8.GetBytes(piece))));
+        return addSpecialTokens ? _postProcessor.Apply(ids.ToArray()) : ids.ToArray();
     }
 
     int[] EncodeWord(string word)
@@ -131,7 +131,10 @@ public sealed class BpeTokenizer : ITokenizer
         return symbols;
     }
 
-    public string Decode(ReadOnlySpan<int> ids)
+    public string Decode(ReadOnlySpan<int> ids) => Decode(ids, skipSpecialTokens: false);
+
+    /// <summary>Decodes ids; with skipSpecialTokens, special added tokens are left out of the text.</summary>
+    public string Decode(ReadOnlySpan<int> ids, bool skipSpecialTokens)
     {
         var text = new StringBuilder();
         var bytes = new List<byte>();
@@ -142,7 +145,7 @@ public sealed class BpeTokenizer : ITokenizer
             if (_addedById.TryGetValue(id, out var added))
             {
                 Flush(bytes, text);
-                text.Append(added.Content);
+                if (!(skipSpecialTokens && added.Special)) text.Append(added.Content);
             }
             else if (!ByteLevelAlphabet.TryDecode(_idToToken[id], bytes))
             {

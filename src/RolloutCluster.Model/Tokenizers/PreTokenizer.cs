@@ -1,11 +1,12 @@
-using System.Text;
-using System.Text.RegularExpressions;
+using System.Globalization;
 
 namespace RolloutCluster.Model.Tokenizers;
 
 /// <summary>
-/// Splits normalised text into pieces that BPE encodes independently (tokenizer.json "pre_tokenizer").
-/// Supported: Split (regex, Isolated), ByteLevel (optional GPT-2 regex and prefix space), Digits, Sequence.
+/// Splits normalised text into pieces that BPE encodes independently (tokenizer.json "pre_tokenizer"),
+/// as Hugging Face's tokenizers does: patterns match by code point (<see cref="CodePointRegex"/>), and
+/// Split keeps, drops or merges its delimiters by behaviour. Supported: Split (every behaviour, invert),
+/// ByteLevel (optional GPT-2 regex and prefix space), Digits, Sequence.
 /// </summary>
 public abstract record PreTokenizer
 {
@@ -14,22 +15,68 @@ public abstract record PreTokenizer
 
     public abstract IEnumerable<string> Split(string text);
 
-    /// <summary>Regex split keeping both the matches and the gaps between them as pieces.</summary>
-    public sealed record RegexSplit(string Pattern) : PreTokenizer
+    /// <summary>What Split does with the pieces its pattern matches (Hugging Face's SplitDelimiterBehavior).</summary>
+    public enum Behavior { Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous }
+
+    /// <summary>A pattern's matches and the text between them, kept, dropped or merged by behaviour; invert swaps which are delimiters.</summary>
+    public sealed record RegexSplit(string Pattern, Behavior How = Behavior.Isolated, bool Invert = false) : PreTokenizer
     {
-        readonly Regex _regex = new(Pattern, RegexOptions.Compiled | RegexOptions.CultureInvariant);
+        readonly CodePointRegex _regex = new(Pattern);
 
         public override IEnumerable<string> Split(string text)
         {
+            var segments = new List<(int Start, int End, bool Delimiter)>();
             int at = 0;
-            foreach (Match m in _regex.Matches(text))
+            foreach (var (start, length) in _regex.Matches(text))
             {
-                if (m.Length == 0) continue;
-                if (m.Index > at) yield return text[at..m.Index];
-                yield return m.Value;
-                at = m.Index + m.Length;
+                if (start > at) segments.Add((at, start, Invert));
+                segments.Add((start, start + length, !Invert));
+                at = start + length;
             }
-            if (at < text.Length) yield return text[at..];
+            if (at < text.Length) segments.Add((at, text.Length, Invert));
+            return Apply(segments).Select(s => text[s.Start..s.End]);
+        }
+
+        List<(int Start, int End)> Apply(List<(int Start, int End, bool Delimiter)> segments)
+        {
+            var pieces = new List<(int Start, int End)>();
+            bool previous = false;
+            switch (How)
+            {
+                case Behavior.Removed:
+                    pieces.AddRange(segments.Where(s => !s.Delimiter).Select(s => (s.Start, s.End)));
+                    break;
+                case Behavior.Isolated:
+                    pieces.AddRange(segments.Select(s => (s.Start, s.End)));
+                    break;
+                case Behavior.MergedWithPrevious:
+                    foreach (var s in segments)
+                    {
+                        if (s.Delimiter && !previous && pieces.Count > 0) pieces[^1] = (pieces[^1].Start, s.End);
+                        else pieces.Add((s.Start, s.End));
+                        previous = s.Delimiter;
+                    }
+                    break;
+                case Behavior.MergedWithNext:
+                    for (int i = segments.Count - 1; i >= 0; i--)
+                    {
+                        var s = segments[i];
+                        if (s.Delimiter && !previous && pieces.Count > 0) pieces[^1] = (s.Start, pieces[^1].End);
+                        else pieces.Add((s.Start, s.End));
+                        previous = s.Delimiter;
+                    }
+                    pieces.Reverse();
+                    break;
+                case Behavior.Contiguous:
+                    foreach (var s in segments)
+                    {
+                        if (s.Delimiter == previous && pieces.Count > 0) pieces[^1] = (pieces[^1].Start, s.End);
+                        else pieces.Add((s.Start, s.End));
+                        previous = s.Delimiter;
+                    }
+                    break;
+            }
+            return pieces;
         }
     }
 
@@ -40,26 +87,34 @@ public abstract record PreTokenizer
 
         public override IEnumerable<string> Split(string text)
         {
-            if (AddPrefixSpace && text.Length > 0 && text[0] != ' ') text = " " + text;
+            if (AddPrefixSpace && !text.StartsWith(' ')) text = " " + text;
             return UseRegex ? Gpt2.Split(text) : [text];
         }
     }
 
-    /// <summary>Digits: each digit alone (individual_digits) or runs of digits as pieces.</summary>
+    /// <summary>Digits: each numeric character alone (individual_digits) or runs of them as pieces; numeric by code point, as Rust's char::is_numeric.</summary>
     public sealed record Digits(bool Individual) : PreTokenizer
     {
         public override IEnumerable<string> Split(string text)
         {
-            var piece = new StringBuilder();
-            foreach (var c in text)
+            int start = 0;
+            bool? runIsDigit = null;
+            for (int i = 0; i < text.Length; i += char.IsSurrogatePair(text, i) ? 2 : 1)
             {
-                bool digit = char.IsDigit(c);
-                bool boundary = piece.Length > 0 && (digit != char.IsDigit(piece[^1]) || (digit && Individual));
-                if (boundary) { yield return piece.ToString(); piece.Clear(); }
-                piece.Append(c);
+                bool digit = IsNumeric(text, i);
+                if (runIsDigit is { } run && (digit != run || (digit && Individual)))
+                {
+                    yield return text[start..i];
+                    start = i;
+                }
+                runIsDigit = digit;
             }
-            if (piece.Length > 0) yield return piece.ToString();
+            if (start < text.Length) yield return text[start..];
         }
+
+        static bool IsNumeric(string text, int i) =>
+            (char.IsSurrogatePair(text, i) ? CharUnicodeInfo.GetUnicodeCategory(char.ConvertToUtf32(text, i)) : CharUnicodeInfo.GetUnicodeCategory(text[i]))
+            is UnicodeCategory.DecimalDigitNumber or UnicodeCategory.LetterNumber or UnicodeCategory.OtherNumber;
     }
 
     public sealed record Sequence(IReadOnlyList<PreTokenizer> Steps) : PreTokenizer
@@ -72,20 +127,6 @@ public abstract record PreTokenizer
         }
     }
 
-    /// <summary>
-    /// Runs the split and re-joins any piece that ends inside a surrogate pair (.NET's \p{L} does not
-    /// match astral letters), so no character is ever cut in two and round trips stay exact.
-    /// </summary>
-    public IEnumerable<string> SplitWhole(string text)
-    {
-        string? carry = null;
-        foreach (var piece in Split(text))
-        {
-            var p = carry is null ? piece : carry + piece;
-            if (char.IsHighSurrogate(p[^1])) { carry = p; continue; }
-            carry = null;
-            yield return p;
-        }
-        if (carry is not null) yield return carry;
-    }
+    /// <summary>The pieces; patterns match by code point, so no piece ends inside a surrogate pair.</summary>
+    public IEnumerable<string> SplitWhole(string text) => Split(text);
 }

@@ -25,7 +25,10 @@ public static class TokenizerJson
         if (root is not JsonObject obj) throw new ModelFormatException(path, "expected a JSON object at the top level");
         try
         {
-            return Parse(obj, text, EosFromConfig(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "tokenizer_config.json")));
+            var configPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "tokenizer_config.json");
+            var tokenizer = Parse(obj, text, EosFromConfig(configPath));
+            tokenizer.Config = File.Exists(configPath) ? JsonNode.Parse(File.ReadAllText(configPath)) as JsonObject : null;
+            return tokenizer;
         }
         catch (Exception e) when (e is FormatException or InvalidOperationException or KeyNotFoundException or ArgumentException)
         {
@@ -82,9 +85,13 @@ public static class TokenizerJson
     {
         var model = root["model"] as JsonObject ?? throw new FormatException("field 'model' is missing");
         var type = model["type"]?.GetValue<string>();
-        if (type != "BPE") throw new FormatException($"field 'model.type' is \"{type}\"; only \"BPE\" is supported");
+        if (type != "BPE")
+            throw new FormatException($"field 'model.type' is \"{type}\"; only byte-level \"BPE\" is supported (WordPiece, Unigram and WordLevel models are not)");
         if (model["byte_fallback"]?.GetValue<bool>() == true)
-            throw new FormatException("field 'model.byte_fallback' is true; only byte-level BPE is supported");
+            throw new FormatException("field 'model.byte_fallback' is true: Metaspace / byte-fallback BPE (Llama 2, Mistral) is not supported; only byte-level BPE");
+        foreach (var field in new[] { "continuing_subword_prefix", "end_of_word_suffix" })
+            if (model[field] is JsonValue v && v.GetValue<string>() is { Length: > 0 } affix)
+                throw new FormatException($"field 'model.{field}' is \"{affix}\"; not supported by byte-level BPE");
         var vocabNode = model["vocab"] as JsonObject ?? throw new FormatException("field 'model.vocab' is missing or not an object");
         var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var (token, id) in vocabNode) vocab[token] = id!.GetValue<int>();
@@ -105,28 +112,38 @@ public static class TokenizerJson
         var added = new List<AddedToken>();
         foreach (var a in root["added_tokens"] as JsonArray ?? [])
         {
-            added.Add(new AddedToken(a!["id"]!.GetValue<int>(), a["content"]!.GetValue<string>(), a["special"]?.GetValue<bool>() ?? false));
+            bool Flag(string name) => a![name]?.GetValue<bool>() ?? false;
+            added.Add(new AddedToken(a!["id"]!.GetValue<int>(), a["content"]!.GetValue<string>(), Flag("special"), Flag("single_word"), Flag("lstrip"), Flag("rstrip"),
+                a["normalized"]?.GetValue<bool>() ?? !Flag("special")));
         }
         var eos = eosToken ?? EosCandidates.FirstOrDefault(c => added.Any(a => a.Content == c) || vocab.ContainsKey(c))
             ?? throw new FormatException("no end-of-sequence token: add one of " + string.Join(", ", EosCandidates) + " or a tokenizer_config.json with eos_token");
+        CheckDecoder(root["decoder"], "decoder");
+        var tokenIds = added.GroupBy(a => a.Content).ToDictionary(g => g.Key, g => g.First().Id, StringComparer.Ordinal);
         return new BpeTokenizer(vocab, merges, added, ParseNormalizer(root["normalizer"], "normalizer"),
             ParsePreTokenizer(root["pre_tokenizer"], "pre_tokenizer") ?? new PreTokenizer.ByteLevel(false, true),
+            ParsePostProcessor(root["post_processor"], "post_processor", t => tokenIds.TryGetValue(t, out var id) ? id : vocab.TryGetValue(t, out var v) ? v : null),
             model["ignore_merges"]?.GetValue<bool>() ?? false, eos, json);
     }
 
-    static NormalizationForm? ParseNormalizer(JsonNode? node, string path)
+    static TextNormalizer? ParseNormalizer(JsonNode? node, string path)
     {
         if (node is null) return null;
         var type = node["type"]?.GetValue<string>();
         return type switch
         {
-            "NFC" => NormalizationForm.FormC,
-            "NFD" => NormalizationForm.FormD,
-            "NFKC" => NormalizationForm.FormKC,
-            "NFKD" => NormalizationForm.FormKD,
-            "Sequence" when node["normalizers"] is JsonArray { Count: 0 } => null,
-            "Sequence" when node["normalizers"] is JsonArray { Count: 1 } one => ParseNormalizer(one[0], path + ".normalizers[0]"),
-            _ => throw new FormatException($"field '{path}.type' is \"{type}\"; supported: NFC, NFD, NFKC, NFKD"),
+            "NFC" => new TextNormalizer.Form(NormalizationForm.FormC),
+            "NFD" => new TextNormalizer.Form(NormalizationForm.FormD),
+            "NFKC" => new TextNormalizer.Form(NormalizationForm.FormKC),
+            "NFKD" => new TextNormalizer.Form(NormalizationForm.FormKD),
+            "Lowercase" => new TextNormalizer.Lowercase(),
+            "Prepend" => new TextNormalizer.Prepend(node["prepend"]?.GetValue<string>() ?? throw new FormatException($"field '{path}.prepend' is missing")),
+            "Replace" when node["pattern"]?["String"]?.GetValue<string>() is { } literal =>
+                new TextNormalizer.Replace(literal, node["content"]?.GetValue<string>() ?? throw new FormatException($"field '{path}.content' is missing")),
+            "Replace" => throw new FormatException($"field '{path}.pattern': only a String pattern is supported for Replace"),
+            "Sequence" => (node["normalizers"] as JsonArray ?? throw new FormatException($"field '{path}.normalizers' is missing")) is { Count: 0 } ? null
+                : new TextNormalizer.Sequence(((JsonArray)node["normalizers"]!).Select((n, i) => ParseNormalizer(n, $"{path}.normalizers[{i}]")).OfType<TextNormalizer>().ToList()),
+            _ => throw new FormatException($"field '{path}.type' is \"{type}\"; supported: NFC, NFD, NFKC, NFKD, Lowercase, Prepend, Replace, Sequence"),
         };
     }
 
@@ -142,19 +159,71 @@ public static class TokenizerJson
                 return new PreTokenizer.Digits(node["individual_digits"]?.GetValue<bool>() ?? false);
             case "Split":
                 var behavior = node["behavior"]?.GetValue<string>();
-                if (behavior != "Isolated") throw new FormatException($"field '{path}.behavior' is \"{behavior}\"; only \"Isolated\" is supported");
-                if (node["invert"]?.GetValue<bool>() == true) throw new FormatException($"field '{path}.invert' is true; not supported");
+                if (!Enum.TryParse<PreTokenizer.Behavior>(behavior, out var how) || !Enum.IsDefined(how))
+                    throw new FormatException($"field '{path}.behavior' is \"{behavior}\"; supported: {string.Join(", ", Enum.GetNames<PreTokenizer.Behavior>())}");
                 var pattern = node["pattern"]?["Regex"]?.GetValue<string>()
                     ?? (node["pattern"]?["String"]?.GetValue<string>() is { } s ? System.Text.RegularExpressions.Regex.Escape(s) : null)
                     ?? throw new FormatException($"field '{path}.pattern' needs a Regex or String");
-                return new PreTokenizer.RegexSplit(pattern);
+                try { return new PreTokenizer.RegexSplit(pattern, how, node["invert"]?.GetValue<bool>() ?? false); }
+                catch (ArgumentException e) { throw new FormatException($"field '{path}.pattern.Regex' is not a valid regular expression: {e.Message}"); }
             case "Sequence":
                 var steps = (node["pretokenizers"] as JsonArray ?? throw new FormatException($"field '{path}.pretokenizers' is missing"))
                     .Select((s, i) => ParsePreTokenizer(s, $"{path}.pretokenizers[{i}]")!).ToList();
                 return new PreTokenizer.Sequence(steps);
+            case "Metaspace":
+                throw new FormatException($"field '{path}.type' is \"Metaspace\": SentencePiece-style tokenizers (Llama 2, Mistral) are not supported; only byte-level BPE");
             default:
                 throw new FormatException($"field '{path}.type' is \"{type}\"; supported: ByteLevel, Split, Digits, Sequence");
         }
+    }
+
+    static PostProcessor ParsePostProcessor(JsonNode? node, string path, Func<string, int?> idOf)
+    {
+        if (node is null) return new PostProcessor.None();
+        var type = node["type"]?.GetValue<string>();
+        switch (type)
+        {
+            case "ByteLevel":
+                return new PostProcessor.None();   // offsets only
+            case "Sequence":
+                return new PostProcessor.Sequence((node["processors"] as JsonArray ?? throw new FormatException($"field '{path}.processors' is missing"))
+                    .Select((p, i) => ParsePostProcessor(p, $"{path}.processors[{i}]", idOf)).ToList());
+            case "TemplateProcessing":
+                var specials = node["special_tokens"] as JsonObject;
+                var items = new List<int[]?>();
+                foreach (var (item, i) in (node["single"] as JsonArray ?? throw new FormatException($"field '{path}.single' is missing")).Select((x, i) => (x, i)))
+                {
+                    if (item?["Sequence"] is { } sequence)
+                    {
+                        if (sequence["id"]?.GetValue<string>() != "A") throw new FormatException($"field '{path}.single[{i}].Sequence.id' must be \"A\" for a single sequence");
+                        items.Add(null);
+                    }
+                    else if (item?["SpecialToken"]?["id"]?.GetValue<string>() is { } name)
+                    {
+                        var ids = specials?[name]?["ids"] is JsonArray list ? list.Select(x => x!.GetValue<int>()).ToArray()
+                            : idOf(name) is { } id ? [id] : throw new FormatException($"field '{path}.single[{i}]': special token \"{name}\" is neither in special_tokens nor in the vocabulary");
+                        items.Add(ids);
+                    }
+                    else throw new FormatException($"field '{path}.single[{i}]' must be a Sequence or a SpecialToken");
+                }
+                return new PostProcessor.Template(items);
+            default:
+                throw new FormatException($"field '{path}.type' is \"{type}\"; supported: ByteLevel, TemplateProcessing, Sequence");
+        }
+    }
+
+    /// <summary>The decoder must be one this tokenizer's decoding reproduces: byte-level, possibly in a sequence.</summary>
+    static void CheckDecoder(JsonNode? node, string path)
+    {
+        if (node is null) return;
+        var type = node["type"]?.GetValue<string>();
+        if (type == "ByteLevel") return;
+        if (type == "Sequence" && node["decoders"] is JsonArray decoders)
+        {
+            foreach (var (d, i) in decoders.Select((d, i) => (d, i))) CheckDecoder(d, $"{path}.decoders[{i}]");
+            return;
+        }
+        throw new FormatException($"field '{path}.type' is \"{type}\"; supported: ByteLevel (and Sequence of it)");
     }
 
     /// <summary>

@@ -29,6 +29,9 @@ public sealed class CausalLm : nn.Module
 
     public ModelConfig Config { get; }
 
+    /// <summary>The generation_config.json the model was loaded with (eos id lists, sampling defaults), written back on save; null for new models.</summary>
+    public System.Text.Json.Nodes.JsonObject? GenerationConfig { get; set; }
+
     /// <summary>The device the parameters live on.</summary>
     public Device Device => _model.EmbeddingWeight.device;
 
