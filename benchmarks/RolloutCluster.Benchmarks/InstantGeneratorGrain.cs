@@ -25,8 +25,7 @@ public sealed class InstantGeneratorGrain(WeightCache cache, GeneratorActivity a
         using var weights = await cache.LeaseAsync(request.Job, request.Epoch, request.Version);
         double weightsSeconds = clock.Elapsed.TotalSeconds;
         _tokenizer ??= TokenizerJson.Parse(weights.Manifest.TokenizerJson, weights.Manifest.EosToken, "benchmark tokenizer");
-        var template = PromptTemplate.Get(request.Template);
-        var groups = request.Problems.Select(p =>
+        var groups = request.Problems.Select((p, i) =>
         {
             var completions = Enumerable.Range(0, request.GroupSize).Select(i =>
             {
@@ -34,7 +33,7 @@ public sealed class InstantGeneratorGrain(WeightCache cache, GeneratorActivity a
                 int[] ids = _tokenizer.Encode(text);
                 return new Completion(ids, Enumerable.Repeat(-0.5f, ids.Length).ToArray(), text, FinishReason.Stop);
             }).ToList();
-            return new SampledGroup(p.FromWire(), _tokenizer.Encode(template.Render(p.Question)), completions, request.Version, this.GetPrimaryKeyString());
+            return new SampledGroup(p.FromWire(), request.Prompts[i], completions, request.Version, this.GetPrimaryKeyString());
         }).ToList();
         var result = await GroupVerification.ScoreAsync(GrainFactory, request, groups, 0, cancellation);
         activity.Record(this.GetPrimaryKeyString(), 0, result.ScoreSeconds, result.Groups.Count);

@@ -27,8 +27,10 @@ public sealed record RewardWire(
 
 /// <summary>
 /// Work for a generator: G completions for each problem with exactly weights version Version of job
-/// Job, then scored by a verifier with Rewards. Nothing here is particular to one algorithm (ids 9
-/// and 10, GRPO's overlong shaping, are retired: the GRPO stage shapes rewards itself). Row j of problem i uses the seed derived from (Seed,
+/// Job, then scored by a verifier with Rewards. Prompts are the problems' prompt token ids, rendered
+/// once by the learner (prompt or chat template, system message). Nothing here is particular to one
+/// algorithm. Retired ids: 7 (a template name: generators no longer render prompts), 9 and 10 (GRPO's
+/// overlong shaping: the GRPO stage shapes rewards itself). Row j of problem i uses the seed derived from (Seed,
 /// (FirstProblem + i)·G + j), so a request split across generators samples what one would. Epoch
 /// counts the learner's (re)starts: versions of an earlier run of the job are never served for a later one.
 /// </summary>
@@ -41,8 +43,8 @@ public sealed record GenerateRequest(
     [property: Id(4)] int GroupSize,
     [property: Id(5)] SamplingWire Sampling,
     [property: Id(6)] long Seed,
-    [property: Id(7)] string Template,
     [property: Id(8)] IReadOnlyList<RewardWire> Rewards,
+    [property: Id(12)] IReadOnlyList<int[]> Prompts,
     [property: Id(11)] long Epoch = 0);
 
 /// <summary>One sampled completion and its reward breakdown (id 4, a shaped reward, is retired).</summary>

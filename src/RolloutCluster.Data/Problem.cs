@@ -12,9 +12,15 @@ public sealed record Problem(string Id, string Question, string Answer, string? 
     public string? EntryPoint { get; init; }
     public IReadOnlyList<string>? TestCases { get; init; }
 
+    /// <summary>The conversation before the answer (system, user and earlier turns) when the row was a chat; rendered by the model's chat template.</summary>
+    public IReadOnlyList<ChatTurn>? Messages { get; init; }
+
     /// <summary>A complete target completion, verbatim (a human's or another model's), for SFT and distillation.</summary>
     public string? Solution { get; init; }
 
     /// <summary>Whether a code reward can run this problem.</summary>
     public bool HasTests => Tests is not null || TestCases is { Count: > 0 };
 }
+
+/// <summary>One turn of a conversation.</summary>
+public sealed record ChatTurn(string Role, string Content);

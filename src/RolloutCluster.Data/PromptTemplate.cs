@@ -24,7 +24,10 @@ public sealed record PromptTemplate(string Name, string Prefix, string Suffix)
     /// <summary>The question as it is, for tasks whose completion continues the prompt (HumanEval's function stubs).</summary>
     public static readonly PromptTemplate Plain = new("plain", "", "");
 
-    public static IReadOnlyList<PromptTemplate> All => [R1Zero, R1Compact, Plain];
+    /// <summary>The model's own chat template (tokenizer_config.json), with the task's system message and a generation prompt.</summary>
+    public static readonly PromptTemplate Chat = new("chat", "", "");
+
+    public static IReadOnlyList<PromptTemplate> All => [R1Zero, R1Compact, Plain, Chat];
 
     public static PromptTemplate Get(string name) => All.FirstOrDefault(t => t.Name == name)
         ?? throw new ArgumentException($"unknown prompt template '{name}'; known: {string.Join(", ", All.Select(t => t.Name))}");

@@ -12,7 +12,7 @@ namespace RolloutCluster.Grains;
 /// on the generator's silo; a slice whose generator fails is sent to the next live one. Seeds follow
 /// the problem's index in the request, so the split does not change what is sampled.
 /// </summary>
-public sealed class ClusterRolloutEngine(IGrainFactory grains, string job, Policy policy, string template, WeightStore store, long epoch = 0) : IRolloutEngine
+public sealed class ClusterRolloutEngine(IGrainFactory grains, string job, Policy policy, WeightStore store, long epoch = 0) : IRolloutEngine
 {
     const int Attempts = 3;
     readonly Lock _lock = new();
@@ -40,8 +40,9 @@ public sealed class ClusterRolloutEngine(IGrainFactory grains, string job, Polic
         for (int s = 0; s < slices; s++)
         {
             int count = request.Problems.Count / slices + (s < request.Problems.Count % slices ? 1 : 0);
-            var slice = new GenerateRequest(job, request.Version, request.Problems.Skip(start).Take(count).Select(p => p.ToWire()).ToList(), start,
-                request.Samples, request.Sampling.ToWire(), request.Seed, template, rewards, epoch);
+            var problems = request.Problems.Skip(start).Take(count).ToList();
+            var slice = new GenerateRequest(job, request.Version, problems.Select(p => p.ToWire()).ToList(), start,
+                request.Samples, request.Sampling.ToWire(), request.Seed, rewards, problems.Select(policy.Prompt).ToList(), epoch);
             tasks.Add(GenerateAsync(slice, generators, s, cancellation));
             start += count;
         }

@@ -51,9 +51,9 @@ public sealed partial class GeneratorGrain(WeightCache cache, GeneratorActivity 
         EnsureReplica(request.Job, weights);
         // The cache checked the checksum on receipt.
         var model = _replica!.Load(request.Version, weights.Buffer, CachedWeights.ToManifest(weights.Manifest), verified: true);
-        var policy = new Policy(model, _tokenizer!, PromptTemplate.Get(request.Template));
+        var policy = new Policy(model, _tokenizer!, PromptTemplate.Plain);
         return GroupSampler.Sample(policy, request.Problems.Select(p => p.FromWire()).ToList(), request.GroupSize, request.Sampling.FromWire(),
-            request.Seed, request.Version, firstProblem: request.FirstProblem, generator: this.GetPrimaryKeyString());
+            request.Seed, request.Version, firstProblem: request.FirstProblem, generator: this.GetPrimaryKeyString(), prompts: request.Prompts);
     }
 
     void EnsureReplica(string job, WeightLease weights)

@@ -143,7 +143,7 @@ public sealed partial class LearnerGrain(
         try
         {
             var runner = new JobRunner(spec, runDirectory, _progress, time,
-                policy => new ClusterRolloutEngine(grains, job, policy, spec.Task.Template, _weights, epoch), resume: resume);
+                policy => new ClusterRolloutEngine(grains, job, policy, _weights, epoch), resume: resume);
             var summary = await runner.RunAsync(cancellation);
             return (JobState.Completed, $"done in {summary.Seconds / 60:F1} min");
         }

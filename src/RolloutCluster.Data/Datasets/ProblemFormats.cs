@@ -65,7 +65,8 @@ public static class ProblemFormats
         if (!chat) prompt = Text("prompt") ?? throw new DatasetException($"missing field '{columns.GetValueOrDefault("prompt", "prompt")}' (the prompt){Has(row)}");
         string? answer = Text("answer"), reasoning = Text("reasoning");
         solution = Text("solution");
-        if (chat) (prompt, solution) = FromMessages((JsonArray)row[messagesColumn!]!, messagesColumn!, solution);
+        IReadOnlyList<ChatTurn>? turns = null;
+        if (chat) (prompt, solution, turns) = FromMessages((JsonArray)row[messagesColumn!]!, messagesColumn!, solution);
         switch (format)
         {
             case "gsm8k":
@@ -81,7 +82,7 @@ public static class ProblemFormats
                 (reasoning, solution) = (solution, null);
                 break;
         }
-        var problem = new Problem(id, prompt, answer ?? "", reasoning) { Solution = solution, EntryPoint = Text("entry_point") };
+        var problem = new Problem(id, prompt, answer ?? "", reasoning) { Solution = solution, EntryPoint = Text("entry_point"), Messages = turns };
         if (columns.TryGetValue("tests", out var testsColumn) && row[testsColumn] is { } tests)
         {
             problem = tests is JsonArray
@@ -94,8 +95,8 @@ public static class ProblemFormats
         return problem;
     }
 
-    /// <summary>Chat rows: the prompt is the last user turn; a final assistant turn is the solution.</summary>
-    static (string, string?) FromMessages(JsonArray messages, string column, string? solution)
+    /// <summary>Chat rows: the prompt is the last user turn; a final assistant turn is the solution; the turns before it are kept for chat templates.</summary>
+    static (string, string?, IReadOnlyList<ChatTurn>) FromMessages(JsonArray messages, string column, string? solution)
     {
         var turns = messages.Select((m, i) => m is JsonObject o
             ? (Role: Rows.Text(o, "role", $"{column}[{i}].role"), Content: Rows.Text(o, "content", $"{column}[{i}].content"))
@@ -107,7 +108,7 @@ public static class ProblemFormats
         }
         var user = turns.LastOrDefault(t => t.Role == "user");
         if (user.Content is null) throw new DatasetException($"field '{column}' has no user message");
-        return (user.Content, solution);
+        return (user.Content, solution, turns.Select(t => new ChatTurn(t.Role, t.Content)).ToList());
     }
 
     static string Has(JsonObject row) => $"; the row has: {string.Join(", ", row.Select(kv => kv.Key))}";

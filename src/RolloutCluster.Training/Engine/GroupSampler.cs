@@ -22,9 +22,10 @@ public static class GroupSampler
     /// across generators (each given its slice's first problem index) samples what one generator would.
     /// </summary>
     public static IReadOnlyList<SampledGroup> Sample(Policy policy, IReadOnlyList<Problem> problems, int groupSize, SamplingSpec sampling,
-        long seed, long weightsVersion, int maxBatchRows = 256, int firstProblem = 0, string generator = "local")
+        long seed, long weightsVersion, int maxBatchRows = 256, int firstProblem = 0, string generator = "local", IReadOnlyList<int[]>? prompts = null)
     {
-        var prompts = problems.Select(p => policy.Prompt(p.Question)).ToList();
+        // Prompts rendered by the caller (the learner renders once for the cluster), or here.
+        prompts ??= problems.Select(policy.Prompt).ToList();
         var rows = new List<int[]>();
         var seeds = new List<long>();
         for (int i = 0; i < problems.Count; i++)

@@ -1,3 +1,4 @@
+using RolloutCluster.Data;
 using RolloutCluster.Model.Weights;
 using RolloutCluster.Rewards;
 
@@ -54,8 +55,9 @@ public sealed class LocalRolloutEngine(Policy policy, RewardSets rewards, bool o
     {
         var set = await rewards.GetAsync(request.Rewards, cancellation);
         var model = Replica(request.Version);
-        var groups = GroupSampler.Sample(new Policy(model, policy.Tokenizer, policy.Template), request.Problems, request.Samples, request.Sampling,
-            request.Seed, request.Version);
+        var prompts = request.Problems.Select(policy.Prompt).ToList();
+        var groups = GroupSampler.Sample(new Policy(model, policy.Tokenizer, PromptTemplate.Plain), request.Problems, request.Samples, request.Sampling,
+            request.Seed, request.Version, prompts: prompts);
         var scored = new List<RolloutGroup>(groups.Count);
         foreach (var g in groups) scored.Add(await GroupSampler.ScoreAsync(g, set, cancellation));
         return scored;

@@ -4,12 +4,21 @@ using RolloutCluster.Model.Transformer;
 
 namespace RolloutCluster.Training.Engine;
 
-/// <summary>The model being trained with its tokenizer and the prompt template of its task.</summary>
-public sealed class Policy(CausalLm model, ITokenizer tokenizer, PromptTemplate template) : IDisposable
+/// <summary>
+/// The model being trained with its tokenizer and the prompt template of its task. With the chat
+/// template, prompts are the model's own chat template (tokenizer_config.json) rendered over the
+/// task's system message and the problem's conversation, with a generation prompt.
+/// </summary>
+public sealed class Policy(CausalLm model, ITokenizer tokenizer, PromptTemplate template, string? system = null) : IDisposable
 {
+    readonly PromptBuilder _prompts = new(tokenizer, template, system);
+
     public CausalLm Model => model;
     public ITokenizer Tokenizer => tokenizer;
     public PromptTemplate Template => template;
+
+    /// <summary>The task's system message (chat template only).</summary>
+    public string? System => system;
 
     /// <summary>Counts changes to the weights: stages call <see cref="Changed"/> after each optimizer step.</summary>
     public long Revision { get; private set; }
@@ -20,7 +29,10 @@ public sealed class Policy(CausalLm model, ITokenizer tokenizer, PromptTemplate 
     public void Changed() => Revision++;
 
     /// <summary>Token ids of the prompt for a bare question.</summary>
-    public int[] Prompt(string question) => tokenizer.Encode(template.Render(question));
+    public int[] Prompt(string question) => Prompt(new Problem("", question, ""));
+
+    /// <summary>Token ids of a problem's prompt: its question in the prompt template, or its conversation in the model's chat template.</summary>
+    public int[] Prompt(Problem problem) => _prompts.Ids(problem);
 
     /// <summary>Token ids of a problem's target completion, ending with end-of-sequence: its verbatim solution, or its reasoning and answer in the R1 format.</summary>
     public int[] TargetCompletion(Problem problem)

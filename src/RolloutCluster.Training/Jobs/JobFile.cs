@@ -94,6 +94,7 @@ public static class JobFile
         {
             Dataset = dataset,
             Template = m.String("template", "r1-zero", [.. PromptTemplate.All.Select(t => t.Name)]),
+            System = m.OptionalString("system"),
             Arithmetic = arithmetic,
             TestSize = m.Int("test_size", 500, min: 1, max: 1_000_000),
             TestLimit = m.Has("test_size") ? m.Int("test_size", min: 1, max: 1_000_000) : null,
@@ -107,6 +108,18 @@ public static class JobFile
         };
         if (spec.Fields?.Keys.FirstOrDefault(k => !ProblemFormats.Fields.Contains(k)) is { } unknown)
             throw m.ErrorAt("fields", $"unknown field '{unknown}'; known: {string.Join(", ", ProblemFormats.Fields)}");
+        if (spec.System is not null && spec.Template != PromptTemplate.Chat.Name)
+            throw m.ErrorAt("system", "a system message needs template: chat (the model's chat template renders it)");
+        if (spec.Template == PromptTemplate.Chat.Name)
+        {
+            // The model's tokenizer_config.json must carry a chat template: presets are byte-level models without one.
+            var config = context.Model.Checkpoint is { } dir ? Path.Combine(dir, "tokenizer_config.json") : null;
+            var text = config is not null && File.Exists(config) ? File.ReadAllText(config) : null;
+            if (text is null || System.Text.Json.Nodes.JsonNode.Parse(text)?["chat_template"] is null)
+                throw m.ErrorAt("template", config is null
+                    ? $"template: chat needs the model's chat template, but preset {context.Model.Preset} has none; start from a checkpoint whose tokenizer_config.json has a chat_template"
+                    : $"template: chat needs a chat_template in {config}, and it has none");
+        }
         m.Done();
         try { TaskData.Load(spec.ToSource(), 0); }
         catch (DatasetException e) { throw m.ErrorAt(e.Message.StartsWith("test:", StringComparison.Ordinal) || (spec.Test is { } t && e.Message.Contains(t, StringComparison.Ordinal)) ? "test" : "dataset", e.Message); }

@@ -38,6 +38,9 @@ public sealed record TaskSpec
 {
     public required string Dataset { get; init; }
     public string Template { get; init; } = "r1-zero";
+
+    /// <summary>A system message for the chat template (template: chat), unless a row's conversation has its own.</summary>
+    public string? System { get; init; }
     public ArithmeticSettings Arithmetic { get; init; } = new();
     public int TestSize { get; init; } = 500;
 

@@ -113,7 +113,7 @@ public sealed class JobRunner(JobSpec spec, string runDirectory, IJobObserver ob
 
     TaskData LoadData(Policy policy)
     {
-        var data = FitToModel(spec, TaskData.Load(spec.Task.ToSource(), spec.Seed), q => policy.Prompt(q).Length, policy.Model.Config.MaxPositionEmbeddings);
+        var data = FitToModel(spec, TaskData.Load(spec.Task.ToSource(), spec.Seed), p => policy.Prompt(p).Length, policy.Model.Config.MaxPositionEmbeddings);
         foreach (var line in data.Notes) observer.Note($"task: {line}");
         return data;
     }
@@ -122,7 +122,7 @@ public sealed class JobRunner(JobSpec spec, string runDirectory, IJobObserver ob
     /// The task's data without problems whose prompt exceeds task.max_prompt_tokens or leaves no room
     /// in the model's context for the longest completion a stage samples (what was dropped is in the notes).
     /// </summary>
-    public static TaskData FitToModel(JobSpec spec, TaskData data, Func<string, int> promptTokens, int maxPositions)
+    public static TaskData FitToModel(JobSpec spec, TaskData data, Func<Problem, int> promptTokens, int maxPositions)
     {
         int newTokens = spec.Stages.Select(s => s switch { GrpoStageSpec g => g.Sampling.MaxNewTokens, EvalStageSpec e => e.MaxNewTokens, _ => 0 })
             .Append(spec.Evaluation?.MaxNewTokens ?? 0).Max();
@@ -130,7 +130,7 @@ public sealed class JobRunner(JobSpec spec, string runDirectory, IJobObserver ob
         int max = Math.Min(spec.Task.MaxPromptTokens ?? int.MaxValue, room);
         string reason = max == spec.Task.MaxPromptTokens ? $"prompt over {max} tokens (task.max_prompt_tokens)"
             : $"prompt over {max} tokens, which leaves no room for {newTokens} new tokens in the model's {maxPositions} positions";
-        return data.Where(p => promptTokens(p.Question) <= max, reason);
+        return data.Where(p => promptTokens(p) <= max, reason);
     }
 
     string Save(Policy policy, string stage, int step, bool exact)
@@ -158,7 +158,7 @@ public sealed class JobRunner(JobSpec spec, string runDirectory, IJobObserver ob
     Policy LoadPolicy(string dir, torch.Device device)
     {
         var loaded = Checkpoint.Load(dir, device);
-        return new Policy(loaded.Model, loaded.Tokenizer, PromptTemplate.Get(spec.Task.Template));
+        return new Policy(loaded.Model, loaded.Tokenizer, PromptTemplate.Get(spec.Task.Template), spec.Task.System);
     }
 
     Policy CreatePolicy(torch.Device device)
@@ -168,6 +168,6 @@ public sealed class JobRunner(JobSpec spec, string runDirectory, IJobObserver ob
         var model = new CausalLm(ModelPresets.Get(spec.Model.Preset!, tokenizer.VocabSize));
         model.InitializeWeights(spec.Model.InitSeed);
         model.to(device);
-        return new Policy(model, tokenizer, PromptTemplate.Get(spec.Task.Template));
+        return new Policy(model, tokenizer, PromptTemplate.Get(spec.Task.Template), spec.Task.System);
     }
 }

@@ -58,7 +58,7 @@ public sealed class SftStage : IStage
             }
             var batch = new List<SftExample>(spec.BatchSize);
             while (batch.Count < spec.BatchSize && counted.MoveNext())
-                batch.Add(new SftExample(policy.Prompt(counted.Current.Question), policy.TargetCompletion(counted.Current)));
+                batch.Add(new SftExample(policy.Prompt(counted.Current), policy.TargetCompletion(counted.Current)));
             if (batch.Count == 0)
             {
                 context.Observer.Note($"{spec.Name}: the training data ran out (task.epochs) after {step} steps");

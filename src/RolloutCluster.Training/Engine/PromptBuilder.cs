@@ -1,0 +1,34 @@
+using System.Text.Json.Nodes;
+using RolloutCluster.Data;
+using RolloutCluster.Model;
+using RolloutCluster.Model.Tokenizers;
+
+namespace RolloutCluster.Training.Engine;
+
+/// <summary>
+/// A problem's prompt as token ids: its question in a prompt template, or, with the chat template,
+/// the task's system message and the problem's conversation (or its question as one user turn)
+/// rendered by the model's own chat template with a generation prompt.
+/// </summary>
+public sealed class PromptBuilder(ITokenizer tokenizer, PromptTemplate template, string? system = null)
+{
+    readonly ChatTemplate? _chat = template == PromptTemplate.Chat ? ChatTemplateOf(tokenizer) : null;
+
+    /// <summary>The chat template of a tokenizer's config; refused, naming what is missing, when it has none.</summary>
+    public static ChatTemplate ChatTemplateOf(ITokenizer tokenizer) => tokenizer.Config is { } config
+        ? ChatTemplate.FromConfig(config, "tokenizer_config.json")
+        : throw new ModelFormatException("tokenizer_config.json", "no chat_template: this model's tokenizer has no chat template to render chat with (template: chat needs one)");
+
+    public int[] Ids(Problem problem) => tokenizer.Encode(Text(problem));
+
+    /// <summary>The prompt's text (special tokens written out, as the chat template writes them).</summary>
+    public string Text(Problem problem)
+    {
+        if (_chat is null) return template.Render(problem.Question);
+        var messages = new JsonArray();
+        var turns = problem.Messages ?? [new ChatTurn("user", problem.Question)];
+        if (system is not null && !turns.Any(t => t.Role == "system")) messages.Add(new JsonObject { ["role"] = "system", ["content"] = system });
+        foreach (var t in turns) messages.Add(new JsonObject { ["role"] = t.Role, ["content"] = t.Content });
+        return _chat.Render(messages, addGenerationPrompt: true);
+    }
+}
