@@ -45,6 +45,44 @@ def write_safetensors(path, tensors):
     Path(path).write_bytes(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
+def cfg_qk_norm(cfg):
+    return cfg.get("model_type") == "qwen3"
+
+
+def rope_frequencies(cfg, theta, dim):
+    """Inverse frequencies (D/2) and the cos/sin factor, as Hugging Face's rope_scaling types define them."""
+    inv_freq = 1.0 / (theta ** (torch.arange(0, dim, 2, dtype=torch.int64).float() / dim))
+    scaling = cfg.get("rope_scaling") or {}
+    kind = scaling.get("rope_type", scaling.get("type", "default"))
+    if kind == "default":
+        return inv_freq, 1.0
+    base = 1.0 / (theta ** (torch.arange(0, dim, 2, dtype=torch.float64) / dim))
+    factor = scaling["factor"]
+    if kind == "linear":
+        return (base / factor).float(), 1.0
+    if kind == "llama3":
+        low, high, old = scaling["low_freq_factor"], scaling["high_freq_factor"], scaling["original_max_position_embeddings"]
+        wavelen = 2 * math.pi / base
+        scaled = torch.where(wavelen > old / low, base / factor, base)
+        smooth = (old / wavelen - low) / (high - low)
+        smoothed = (1 - smooth) * scaled / factor + smooth * scaled
+        medium = ~(wavelen < old / high) & ~(wavelen > old / low)
+        return torch.where(medium, smoothed, scaled).float(), 1.0
+    if kind == "yarn":
+        old = scaling.get("original_max_position_embeddings") or cfg["max_position_embeddings"]
+        fast, slow = scaling.get("beta_fast") or 32, scaling.get("beta_slow") or 1
+        mscale = lambda s, m=1: 1.0 if s <= 1 else 0.1 * m * math.log(s) + 1.0
+        attention = scaling.get("attention_factor") or mscale(factor)
+        corr = lambda rot: dim * math.log(old / (rot * 2 * math.pi)) / (2 * math.log(theta))
+        lo, hi = max(math.floor(corr(fast)), 0), min(math.ceil(corr(slow)), dim - 1)
+        if lo == hi:
+            hi += 0.001
+        ramp = ((torch.arange(dim // 2, dtype=torch.float64) - lo) / (hi - lo)).clamp(0, 1)
+        keep = 1 - ramp
+        return (base / factor * (1 - keep) + base * keep).float(), attention
+    raise ValueError(f"unsupported rope_type {kind}")
+
+
 class Qwen2:
     def __init__(self, checkpoint):
         cfg = json.loads((Path(checkpoint) / "config.json").read_text())
@@ -56,8 +94,7 @@ class Qwen2:
         self.head_dim = cfg.get("head_dim") or cfg["hidden_size"] // self.heads
         self.eps = cfg.get("rms_norm_eps", 1e-6)
         theta = cfg.get("rope_theta", 10000.0)
-        inv_freq = 1.0 / (theta ** (torch.arange(0, self.head_dim, 2, dtype=torch.int64).float() / self.head_dim))
-        self.inv_freq = inv_freq
+        self.inv_freq, self.attention_factor = rope_frequencies(cfg, theta, self.head_dim)
         self.lm_head = self.w["lm_head.weight"] if "lm_head.weight" in self.w and not cfg.get("tie_word_embeddings") else self.w["model.embed_tokens.weight"]
 
     def rms(self, x, weight):
@@ -69,6 +106,7 @@ class Qwen2:
         freqs = positions.float()[..., None] * self.inv_freq          # (B, T, D/2)
         emb = torch.cat([freqs, freqs], dim=-1)                        # (B, T, D)
         cos, sin = emb.cos()[:, None], emb.sin()[:, None]              # (B, 1, T, D)
+        cos, sin = cos * self.attention_factor, sin * self.attention_factor
         half = x.shape[-1] // 2
         rotated = torch.cat([-x[..., half:], x[..., :half]], dim=-1)
         return x * cos + rotated * sin
@@ -96,6 +134,10 @@ class Qwen2:
             q = self.linear(h, p + "self_attn.q_proj").view(b, t, self.heads, self.head_dim).transpose(1, 2)
             k = self.linear(h, p + "self_attn.k_proj").view(b, t, self.kv_heads, self.head_dim).transpose(1, 2)
             v = self.linear(h, p + "self_attn.v_proj").view(b, t, self.kv_heads, self.head_dim).transpose(1, 2)
+            if cfg_qk_norm(self.cfg):
+                # Qwen3: RMS norm over each head's queries and keys before the rotation.
+                q = self.rms(q, self.w[p + "self_attn.q_norm.weight"])
+                k = self.rms(k, self.w[p + "self_attn.k_norm.weight"])
             q, k = self.rope(q, positions), self.rope(k, positions)
             if cache is not None:
                 k = torch.cat([cache["k"][i], k], dim=2) if past else k

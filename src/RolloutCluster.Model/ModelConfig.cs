@@ -5,7 +5,8 @@ namespace RolloutCluster.Model;
 
 /// <summary>
 /// The architecture of a decoder-only transformer, spelled as Hugging Face's config.json spells it
-/// for model_type "qwen2" (and "llama", which differs only in q/k/v bias), so checkpoints move both ways.
+/// for model_type "qwen2" (q/k/v bias), "qwen3" (RMS norms on each head's queries and keys, explicit
+/// head_dim, no bias) and "llama" (optional bias, rope_scaling), so checkpoints move both ways.
 /// </summary>
 public sealed record ModelConfig
 {
@@ -27,7 +28,8 @@ public sealed record ModelConfig
     [JsonPropertyName("hidden_act")] public string HiddenAct { get; init; } = "silu";
     [JsonPropertyName("torch_dtype")] public string TorchDtype { get; init; } = "float32";
     [JsonPropertyName("bos_token_id")] public int? BosTokenId { get; init; }
-    [JsonPropertyName("eos_token_id")] public int? EosTokenId { get; init; }
+    /// <summary>End-of-sequence ids: one, or a list (Llama 3.1/3.2 and Qwen configs stop on several).</summary>
+    [JsonPropertyName("eos_token_id"), JsonConverter(typeof(IdListConverter))] public IReadOnlyList<int>? EosTokenIds { get; init; }
     [JsonPropertyName("pad_token_id")] public int? PadTokenId { get; init; }
     [JsonPropertyName("initializer_range")] public double InitializerRange { get; init; } = 0.02;
     [JsonPropertyName("rope_scaling")] public JsonElement? RopeScaling { get; init; }
@@ -38,7 +40,8 @@ public sealed record ModelConfig
     [JsonIgnore] public int KeyValueHeads => NumKeyValueHeads ?? NumAttentionHeads;
     [JsonIgnore] public int HeadDim => HeadDimOverride ?? HiddenSize / NumAttentionHeads;
     [JsonIgnore] public bool QkvBias => ModelType == "qwen2" || AttentionBias == true;
-    [JsonIgnore] public bool OutputBias => ModelType == "llama" && AttentionBias == true;
+    [JsonIgnore] public bool OutputBias => ModelType is "llama" or "qwen3" && AttentionBias == true;
+    [JsonIgnore] public bool QkNorm => ModelType == "qwen3";
 
     static readonly JsonSerializerOptions Json = new()
     {
@@ -72,8 +75,8 @@ public sealed record ModelConfig
     /// <summary>Returns what is wrong with the configuration, naming the field, or null when it is usable.</summary>
     public string? Validate()
     {
-        if (ModelType is not ("qwen2" or "llama"))
-            return $"field 'model_type' is \"{ModelType}\"; supported: \"qwen2\", \"llama\"";
+        if (ModelType is not ("qwen2" or "qwen3" or "llama"))
+            return $"field 'model_type' is \"{ModelType}\"; supported: \"qwen2\", \"qwen3\", \"llama\"";
         foreach (var (name, value) in new[]
                  {
                      ("hidden_size", HiddenSize), ("intermediate_size", IntermediateSize),
@@ -90,8 +93,7 @@ public sealed record ModelConfig
         if (NumAttentionHeads % KeyValueHeads != 0)
             return $"field 'num_attention_heads' ({NumAttentionHeads}) must be a multiple of 'num_key_value_heads' ({KeyValueHeads})";
         if (HiddenAct != "silu") return $"field 'hidden_act' is \"{HiddenAct}\"; only \"silu\" is supported";
-        if (RopeScaling is { ValueKind: not JsonValueKind.Null })
-            return "field 'rope_scaling' is set; rotary scaling is not supported";
+        if (Transformer.RopeScaling.Validate(this) is { } rope) return rope;
         if (UseSlidingWindow) return "field 'use_sliding_window' is true; sliding-window attention is not supported";
         if (RmsNormEps <= 0) return $"field 'rms_norm_eps' must be positive, found {RmsNormEps}";
         if (RopeTheta <= 0) return $"field 'rope_theta' must be positive, found {RopeTheta}";
@@ -102,9 +104,28 @@ public sealed record ModelConfig
     public long ParameterCount()
     {
         long h = HiddenSize, kv = (long)KeyValueHeads * HeadDim, q = (long)NumAttentionHeads * HeadDim;
-        long attention = h * q + 2 * h * kv + q * h + (QkvBias ? q + 2 * kv : 0) + (OutputBias ? h : 0);
+        long attention = h * q + 2 * h * kv + q * h + (QkvBias ? q + 2 * kv : 0) + (OutputBias ? h : 0) + (QkNorm ? 2L * HeadDim : 0);
         long mlp = 3 * h * IntermediateSize;
         long layer = attention + mlp + 2 * h;
         return NumHiddenLayers * layer + VocabSize * h * (TieWordEmbeddings ? 1 : 2) + h;
+    }
+}
+
+/// <summary>Reads an id or a list of ids (config.json's eos_token_id is either); writes one id as a number.</summary>
+public sealed class IdListConverter : JsonConverter<IReadOnlyList<int>?>
+{
+    public override IReadOnlyList<int>? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => reader.TokenType switch
+    {
+        JsonTokenType.Null => null,
+        JsonTokenType.Number => [reader.GetInt32()],
+        JsonTokenType.StartArray => JsonSerializer.Deserialize<List<int>>(ref reader, options),
+        _ => throw new JsonException($"expected an id or a list of ids, found {reader.TokenType}"),
+    };
+
+    public override void Write(Utf8JsonWriter writer, IReadOnlyList<int>? value, JsonSerializerOptions options)
+    {
+        if (value is null) writer.WriteNullValue();
+        else if (value.Count == 1) writer.WriteNumberValue(value[0]);
+        else JsonSerializer.Serialize(writer, value, options);
     }
 }

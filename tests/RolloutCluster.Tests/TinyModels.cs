@@ -12,7 +12,7 @@ public static class TinyModels
     public static ModelConfig Config(int kvHeads = 2, bool tied = true, string type = "qwen2") => new()
     {
         ModelType = type,
-        Architectures = [type == "qwen2" ? "Qwen2ForCausalLM" : "LlamaForCausalLM"],
+        Architectures = [type switch { "qwen2" => "Qwen2ForCausalLM", "qwen3" => "Qwen3ForCausalLM", _ => "LlamaForCausalLM" }],
         HiddenSize = 64,
         IntermediateSize = 160,
         NumHiddenLayers = 2,

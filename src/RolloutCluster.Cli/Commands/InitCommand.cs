@@ -3,6 +3,7 @@ using RolloutCluster.Model;
 using RolloutCluster.Model.Checkpoints;
 using RolloutCluster.Model.Tokenizers;
 using RolloutCluster.Model.Transformer;
+using TorchSharp;
 
 namespace RolloutCluster.Cli.Commands;
 
@@ -15,7 +16,9 @@ public static class InitCommand
         var preset = new Option<string>("--preset") { Description = $"Architecture: {string.Join(", ", ModelPresets.Names)}", DefaultValueFactory = _ => "tiny" };
         var config = new Option<string?>("--config") { Description = "A config.json to use instead of a preset" };
         var seed = new Option<long>("--seed") { Description = "Initialisation seed", DefaultValueFactory = _ => 0 };
-        var command = new Command("init", "Create a randomly initialised model checkpoint") { dir, preset, config, seed };
+        var dtype = new Option<string>("--dtype") { Description = "Weights dtype: float32, bfloat16 (bf16) or float16", DefaultValueFactory = _ => "float32" };
+        dtype.AcceptOnlyFromAmong("float32", "bfloat16", "bf16", "float16", "fp16");
+        var command = new Command("init", "Create a randomly initialised model checkpoint") { dir, preset, config, seed, dtype };
         command.SetAction(parse =>
         {
             var tokenizer = new ByteTokenizer();
@@ -33,9 +36,11 @@ public static class InitCommand
                 throw new UserInputException($"vocab_size {modelConfig.VocabSize} is smaller than the byte tokenizer's {tokenizer.VocabSize} ids");
             using var model = new CausalLm(modelConfig);
             model.InitializeWeights(parse.GetValue(seed));
+            var scalar = parse.GetValue(dtype) switch { "bfloat16" or "bf16" => TorchSharp.torch.ScalarType.BFloat16, "float16" or "fp16" => TorchSharp.torch.ScalarType.Float16, _ => TorchSharp.torch.ScalarType.Float32 };
+            model.to(scalar);
             var path = parse.GetValue(dir)!;
             Checkpoint.Save(path, model, tokenizer);
-            io.Out.WriteLine($"wrote {path}: {modelConfig.ParameterCount():N0} parameters, {modelConfig.NumHiddenLayers} layers, vocab {modelConfig.VocabSize}");
+            io.Out.WriteLine($"wrote {path}: {modelConfig.ParameterCount():N0} parameters ({DTypes.ToConfigName(scalar)}), {modelConfig.NumHiddenLayers} layers, vocab {modelConfig.VocabSize}");
             return 0;
         });
         return command;

@@ -27,7 +27,7 @@ public static class Checkpoint
         var config = model.Config with
         {
             TorchDtype = DTypes.ToConfigName(dtype),
-            EosTokenId = tokenizer.EosId,
+            EosTokenIds = model.Config.EosTokenIds is { Count: > 1 } ids && ids.Contains(tokenizer.EosId) ? ids : [tokenizer.EosId],
             PadTokenId = tokenizer.EosId,
         };
         config.Save(Path.Combine(dir, ConfigFile));

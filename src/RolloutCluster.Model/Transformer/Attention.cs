@@ -17,6 +17,8 @@ public sealed class Attention : nn.Module
 
     readonly Linear _qkv;
     readonly Linear _o;
+    readonly RmsNorm? _qNorm;
+    readonly RmsNorm? _kNorm;
     readonly int _layer;
     readonly int _heads;
     readonly int _kvHeads;
@@ -34,6 +36,14 @@ public sealed class Attention : nn.Module
         _o = nn.Linear(_heads * _headDim, config.HiddenSize, hasBias: config.OutputBias);
         register_module(FusedName, _qkv);
         register_module("o_proj", _o);
+        if (config.QkNorm)
+        {
+            // Qwen3: each head's queries and keys are RMS-normalised (over D) before the rotation.
+            _qNorm = new RmsNorm(_headDim, config.RmsNormEps);
+            _kNorm = new RmsNorm(_headDim, config.RmsNormEps);
+            register_module("q_norm", _qNorm);
+            register_module("k_norm", _kNorm);
+        }
     }
 
     /// <summary>
@@ -50,6 +60,7 @@ public sealed class Attention : nn.Module
         var q = qkv.narrow(-1, 0, qWidth).view(b, t, _heads, _headDim).transpose(1, 2);         // (B, H, T, D)
         var k = qkv.narrow(-1, qWidth, kvWidth).view(b, t, _kvHeads, _headDim).transpose(1, 2); // (B, Hkv, T, D)
         var v = qkv.narrow(-1, qWidth + kvWidth, kvWidth).view(b, t, _kvHeads, _headDim).transpose(1, 2); // (B, Hkv, T, D)
+        if (_qNorm is not null) { q = _qNorm.forward(q); k = _kNorm!.forward(k); }             // (B, H|Hkv, T, D)
         q = RotaryEmbedding.Apply(q, cos, sin);
         k = RotaryEmbedding.Apply(k, cos, sin);
         Tensor keysT;                                                                           // (B, Hkv, D, Tk)

@@ -20,7 +20,7 @@ public sealed class DecoderStack : nn.Module
         _layers = new ModuleList<DecoderLayer>();
         for (int i = 0; i < config.NumHiddenLayers; i++) _layers.Add(new DecoderLayer(config, i));
         _norm = new RmsNorm(config.HiddenSize, config.RmsNormEps);
-        _rope = new RotaryEmbedding(config.HeadDim, config.MaxPositionEmbeddings, config.RopeTheta);
+        _rope = new RotaryEmbedding(config);
         register_module("embed_tokens", _embed);
         register_module("layers", _layers);
         register_module("norm", _norm);
