@@ -31,11 +31,16 @@ public static class SamplerBenchmark
         Console.Error.WriteLine($"oneMKL vendor check: {mkl}");
 
         Directory.CreateDirectory(dir);
-        var config = ModelPresets.Get("bench-10m", 12288);
+        // A published shape (e.g. --preset qwen2.5-0.5b) is saved in its dtype (--dtype bfloat16) and sampled in fp32 on
+        // both sides (the reference reads every tensor as float32); --sample-dtype bfloat16 samples ours in bf16 as well.
+        var config = ModelPresets.Get(args.Get("preset", "bench-10m"), 12288);
         var tokenizer = SyntheticBpe.Create(config.VocabSize, Path.Combine(dir, "tokenizer.json"));
         using var model = new CausalLm(config);
         model.InitializeWeights(7);
+        var saveAs = args.Get("dtype", "float32") == "bfloat16" ? ScalarType.BFloat16 : ScalarType.Float32;
+        model.to(saveAs);
         Checkpoint.Save(dir, model, tokenizer);
+        model.to(args.Get("sample-dtype", "float32") == "bfloat16" ? ScalarType.BFloat16 : ScalarType.Float32);
         var prompts = Enumerable.Range(0, batch)
             .Select(r => Enumerable.Range(0, promptLength).Select(j => (r * 131 + j * 17 + 7) % (config.VocabSize - 1)).ToArray()).ToList();
         File.WriteAllText(Path.Combine(dir, "prompts.json"), JsonSerializer.Serialize(prompts));

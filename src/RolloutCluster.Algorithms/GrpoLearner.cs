@@ -34,7 +34,8 @@ public sealed record GrpoLearnerConfig
 /// </summary>
 public sealed class GrpoLearner(CausalLm policy, CausalLm? reference, TrainingOptimizer optimizer, GrpoLearnerConfig config, int vocabLimit, int padId)
 {
-    public Metrics Step(IReadOnlyList<TrainingSample> batch)
+    /// <param name="currentVersion">The weights version being trained: completions sampled with it report actor/logprob_mismatch_* (null: all do).</param>
+    public Metrics Step(IReadOnlyList<TrainingSample> batch, long? currentVersion = null)
     {
         if (batch.Count == 0) throw new ArgumentException("empty batch");
         if (config.KlCoefficient > 0 && reference is null) throw new InvalidOperationException("a KL coefficient needs a reference model");
@@ -63,6 +64,7 @@ public sealed class GrpoLearner(CausalLm policy, CausalLm? reference, TrainingOp
             var advantages = tensor(micro.Select(s => (float)s.Advantage).ToArray());                    // (b)
             var behaviour = config.ImportanceCorrection ? Padded(micro.Select(s => s.BehaviourLogProbs), width) : null; // (b, L)
             var (loss, metrics) = PolicyLoss.Compute(scores.LogProbs, scores.LogProbs.detach(), behaviour, advantages, mask, config.Loss, scale);
+            Mismatch(scores.LogProbs, micro, mask, width, currentVersion, metrics);
             if (config.KlCoefficient > 0)
             {
                 Tensor refLogProbs;
@@ -91,6 +93,23 @@ public sealed class GrpoLearner(CausalLm policy, CausalLm? reference, TrainingOp
         result["actor/skipped_step"] = outcome.Skipped ? 1 : 0;
         result["actor/trained_sequences"] = trained.Count;
         return result;
+    }
+
+    /// <summary>
+    /// The train–inference log-prob mismatch: |sampler log-prob − learner log-prob| per token, on
+    /// completions sampled with the very weights being trained (so any gap is numerics: dtype, kernels,
+    /// batch shape), the most reported cause of collapse in the anchors' trackers. Near 0 in fp32.
+    /// </summary>
+    static void Mismatch(Tensor logProbs, TrainingSample[] micro, Tensor mask, long width, long? currentVersion, Metrics metrics)
+    {
+        using var noGrad = no_grad();
+        var sampled = Padded(micro.Select(s => s.BehaviourLogProbs), width);                                           // (b, L)
+        var same = tensor(micro.Select(s => currentVersion is null || s.WeightsVersion == currentVersion ? 1f : 0f).ToArray()).unsqueeze(1) * mask; // (b, L)
+        double tokens = same.sum().item<float>();
+        if (tokens == 0) return;
+        var gap = (logProbs.detach() - sampled).abs() * same;                                                         // (b, L)
+        metrics["actor/logprob_mismatch_mean"] = gap.sum().item<float>() / tokens;
+        metrics["actor/logprob_mismatch_max"] = gap.max().item<float>();
     }
 
     /// <summary>Sums the per-micro-batch metrics: losses add (they are already batch-normalised), extremes combine, the rest token-weighted.</summary>

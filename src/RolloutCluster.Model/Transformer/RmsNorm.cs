@@ -10,13 +10,19 @@ namespace RolloutCluster.Model.Transformer;
 public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 {
     readonly double _eps;
-    readonly TorchSharp.Modules.Parameter _weight;
+
+    // Named as registered: TorchSharp's to(dtype/device) replaces a parameter and updates the field of
+    // the same name; a field by another name would keep the disposed original (measured: forward after
+    // to(bfloat16) failed with "empty handle").
+#pragma warning disable IDE1006
+    TorchSharp.Modules.Parameter weight;
+#pragma warning restore IDE1006
 
     public RmsNorm(int dim, double eps) : base(nameof(RmsNorm))
     {
         _eps = eps;
-        _weight = new TorchSharp.Modules.Parameter(ones(dim));
-        register_parameter("weight", _weight);
+        weight = new TorchSharp.Modules.Parameter(ones(dim));
+        register_parameter("weight", weight);
     }
 
     /// <summary>x: (..., C) → (..., C).</summary>
@@ -26,6 +32,6 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
         var h = x.to(float32);
         var variance = h.pow(2).mean([-1], keepdim: true); // (..., 1)
         h = h * rsqrt(variance + _eps);
-        return _weight * h.to(dtype);
+        return weight * h.to(dtype);
     }
 }

@@ -128,7 +128,7 @@ public sealed partial class GrpoStage : IStage
                     metrics["batch/version_lag_max"] = groups.Max(g => version - g.Group.WeightsVersion);
                     metrics["batch/version_lag_mean"] = groups.Average(g => version - g.Group.WeightsVersion);
                     long learnStart = context.Time.GetTimestamp();
-                    metrics.Merge(learner.Step(TrainingSamples(groups, estimator, spec, metrics, Local)));
+                    metrics.Merge(learner.Step(TrainingSamples(groups, estimator, spec, metrics, Local), Local(version)));
                     metrics["timing/learn_s"] = context.Time.GetElapsedTime(learnStart).TotalSeconds;
                     if (metrics.GetValueOrDefault("actor/skipped_step") == 0 && metrics.GetValueOrDefault("actor/no_signal_step") == 0)
                     {

@@ -2,6 +2,7 @@ using System.Text.Json;
 using RolloutCluster.Model;
 using RolloutCluster.Model.Checkpoints;
 using RolloutCluster.Model.Transformer;
+using TorchSharp;
 
 namespace RolloutCluster.Tests.Model;
 
@@ -75,5 +76,26 @@ public sealed class ModelFamilyTests
             Assert.Equal([256, 257], loaded.Config.EosTokenIds!);
             Assert.False(loaded.Config.QkvBias);
         }
+    }
+
+    [Theory]
+    [InlineData("qwen2")]
+    [InlineData("qwen3")]
+    public void A_model_converted_to_bf16_runs_and_stays_close_to_fp32(string type)
+    {
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        using var model = new CausalLm(TinyModels.Config(type: type) with { HeadDimOverride = type == "qwen3" ? 32 : null });
+        model.InitializeWeights(9);
+        var ids = TorchSharp.torch.tensor(TinyModels.Tokenizer.Encode("Compute: 37 + 485").Select(x => (long)x).ToArray()).unsqueeze(0);
+        var positions = TorchSharp.torch.arange(ids.shape[1], dtype: TorchSharp.torch.ScalarType.Int64).unsqueeze(0);
+        using var noGrad = TorchSharp.torch.no_grad();
+        var fp32 = model.Forward(ids, positions);
+        model.to(TorchSharp.torch.ScalarType.BFloat16);
+        var bf16 = model.Forward(ids, positions).to(TorchSharp.torch.ScalarType.Float32);
+        // bf16 keeps 8 bits of mantissa: the stated tolerance is 3% of the largest logit.
+        double diff = (fp32 - bf16).abs().max().item<float>(), scale = fp32.abs().max().item<float>();
+        Assert.True(diff < 0.03 * scale, $"max |fp32 - bf16| logit difference {diff} against logits up to {scale}");
+        model.to(TorchSharp.torch.ScalarType.Float32);
+        Assert.True((fp32 - model.Forward(ids, positions)).abs().max().item<float>() < 0.03 * scale);
     }
 }
