@@ -21,13 +21,15 @@ public static class GenerateCommand
         var stop = new Option<string[]>("--stop") { Description = "Stop strings", AllowMultipleArgumentsPerToken = true };
         var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 0 };
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "auto" };
+        var dtype = new Option<string>("--dtype") { Description = "Load the weights as float32 or bfloat16", DefaultValueFactory = _ => "float32" };
+        dtype.AcceptOnlyFromAmong("float32", "bfloat16", "bf16");
         var command = new Command("generate", "Sample completions of a prompt from a checkpoint")
-            { dir, prompt, samples, maxNew, temperature, topP, topK, stop, seed, device };
+            { dir, prompt, samples, maxNew, temperature, topP, topK, stop, seed, device, dtype };
         command.SetAction(parse =>
         {
             var (target, note) = SelectDevice(parse.GetValue(device)!);
             if (note is not null) io.Error.WriteLine($"warning: {note}");
-            var loaded = Checkpoint.Load(parse.GetValue(dir)!, target);
+            var loaded = Checkpoint.Load(parse.GetValue(dir)!, target, parse.GetValue(dtype) is "bfloat16" or "bf16" ? TorchSharp.torch.ScalarType.BFloat16 : TorchSharp.torch.ScalarType.Float32);
             using var model = loaded.Model;
             var p = new SamplingParams
             {

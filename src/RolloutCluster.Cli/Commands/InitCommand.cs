@@ -18,7 +18,8 @@ public static class InitCommand
         var seed = new Option<long>("--seed") { Description = "Initialisation seed", DefaultValueFactory = _ => 0 };
         var dtype = new Option<string>("--dtype") { Description = "Weights dtype: float32, bfloat16 (bf16) or float16", DefaultValueFactory = _ => "float32" };
         dtype.AcceptOnlyFromAmong("float32", "bfloat16", "bf16", "float16", "fp16");
-        var command = new Command("init", "Create a randomly initialised model checkpoint") { dir, preset, config, seed, dtype };
+        var shard = new Option<string>("--max-shard-size") { Description = "Shard the weights above this size (e.g. 2GB, 500MB) with model.safetensors.index.json", DefaultValueFactory = _ => "5GB" };
+        var command = new Command("init", "Create a randomly initialised model checkpoint") { dir, preset, config, seed, dtype, shard };
         command.SetAction(parse =>
         {
             var tokenizer = new ByteTokenizer();
@@ -34,12 +35,12 @@ public static class InitCommand
             }
             if (modelConfig.VocabSize < tokenizer.VocabSize)
                 throw new UserInputException($"vocab_size {modelConfig.VocabSize} is smaller than the byte tokenizer's {tokenizer.VocabSize} ids");
-            using var model = new CausalLm(modelConfig);
-            model.InitializeWeights(parse.GetValue(seed));
             var scalar = parse.GetValue(dtype) switch { "bfloat16" or "bf16" => TorchSharp.torch.ScalarType.BFloat16, "float16" or "fp16" => TorchSharp.torch.ScalarType.Float16, _ => TorchSharp.torch.ScalarType.Float32 };
-            model.to(scalar);
+            using var model = CausalLm.Create(modelConfig, scalar);
+            model.InitializeWeights(parse.GetValue(seed));
             var path = parse.GetValue(dir)!;
-            Checkpoint.Save(path, model, tokenizer);
+            var shardBytes = CheckpointShards.ParseSize(parse.GetValue(shard)!) ?? throw new UserInputException($"--max-shard-size: expected a size such as 2GB or 500MB, found \"{parse.GetValue(shard)}\"");
+            Checkpoint.Save(path, model, tokenizer, shardBytes: shardBytes);
             io.Out.WriteLine($"wrote {path}: {modelConfig.ParameterCount():N0} parameters ({DTypes.ToConfigName(scalar)}), {modelConfig.NumHiddenLayers} layers, vocab {modelConfig.VocabSize}");
             return 0;
         });

@@ -19,8 +19,14 @@ public static class Checkpoint
     public const string WeightsFile = "model.safetensors";
     public const string TokenizerFile = "tokenizer.json";
 
-    /// <summary>Writes the model (in its own dtype, or saveAs) and tokenizer to dir, replacing what was there.</summary>
-    public static void Save(string dir, CausalLm model, ITokenizer tokenizer, ScalarType? saveAs = null)
+    /// <summary>Shards of at most 5 GB, as transformers writes by default.</summary>
+    public const long DefaultShardBytes = 5_000_000_000;
+
+    /// <summary>
+    /// Writes the model (in its own dtype, or saveAs) and tokenizer to dir, replacing what was there;
+    /// weights over shardBytes go to shards with model.safetensors.index.json.
+    /// </summary>
+    public static void Save(string dir, CausalLm model, ITokenizer tokenizer, ScalarType? saveAs = null, long shardBytes = DefaultShardBytes)
     {
         Directory.CreateDirectory(dir);
         var dtype = saveAs ?? model.DType;
@@ -34,7 +40,7 @@ public static class Checkpoint
         using (var scope = NewDisposeScope())
         {
             var tensors = model.HfTensors().Select(p => (p.Name, p.Tensor.detach().to(dtype))).ToList();
-            SafeTensorsFile.Write(Path.Combine(dir, WeightsFile), tensors);
+            CheckpointShards.Write(dir, tensors, shardBytes);
         }
         tokenizer.Save(Path.Combine(dir, TokenizerFile));
         var eos = tokenizer.Decode([tokenizer.EosId]);
@@ -80,8 +86,8 @@ public static class Checkpoint
         if (tokenizer.VocabSize > config.VocabSize)
             throw new ModelFormatException(Path.Combine(dir, TokenizerFile),
                 $"tokenizer has {tokenizer.VocabSize} ids but config.json's vocab_size is {config.VocabSize}");
-        var file = SafeTensorsFile.Open(Path.Combine(dir, WeightsFile));
-        var model = new CausalLm(config);
+        var file = CheckpointShards.Open(dir);
+        var model = CausalLm.Create(config, dtype);
         var generationPath = Path.Combine(dir, GenerationConfigFile);
         try
         {
@@ -98,15 +104,16 @@ public static class Checkpoint
         return new LoadedModel(model, tokenizer, config);
     }
 
-    static void LoadWeights(CausalLm model, SafeTensorsFile file)
+    static void LoadWeights(CausalLm model, IReadOnlyDictionary<string, (SafeTensorsFile File, SafeTensorEntry Entry)> files)
     {
         var parameters = model.HfTensors().ToDictionary(p => p.Name, p => p.Tensor);
+        var where = files.Values.Select(f => f.File.Path).Distinct().Count() == 1 ? files.Values.First().File.Path : "the checkpoint's shards";
         foreach (var name in parameters.Keys)
         {
-            if (!file.Entries.ContainsKey(name))
-                throw new ModelFormatException(file.Path, $"missing tensor '{name}' (expected shape [{string.Join(", ", parameters[name].shape)}])");
+            if (!files.ContainsKey(name))
+                throw new ModelFormatException(files.Count > 0 ? where : "model.safetensors", $"missing tensor '{name}' (expected shape [{string.Join(", ", parameters[name].shape)}])");
         }
-        foreach (var (name, entry) in file.Entries)
+        foreach (var (name, (file, entry)) in files)
         {
             // Tied models may still carry lm_head.weight (transformers sometimes saves it): it is the embedding.
             if (name == "lm_head.weight" && model.Config.TieWordEmbeddings) continue;
@@ -119,7 +126,7 @@ public static class Checkpoint
         foreach (var (name, p) in parameters)
         {
             using var scope = NewDisposeScope();
-            p.copy_(file.Read(name).to(p.dtype));
+            p.copy_(files[name].File.Read(name).to(p.dtype));
         }
     }
 }

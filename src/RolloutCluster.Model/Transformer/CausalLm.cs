@@ -13,6 +13,18 @@ public sealed class CausalLm : nn.Module
     readonly DecoderStack _model;
     readonly Linear? _lmHead;
 
+    /// <summary>
+    /// A model whose parameters are created in dtype: a 7B model in bf16 never holds an fp32 copy
+    /// (torch's default dtype is set while the modules are built).
+    /// </summary>
+    public static CausalLm Create(ModelConfig config, ScalarType dtype)
+    {
+        var previous = get_default_dtype();
+        set_default_dtype(dtype);
+        try { return new CausalLm(config); }
+        finally { set_default_dtype(previous); }
+    }
+
     public CausalLm(ModelConfig config) : base(nameof(CausalLm))
     {
         var problem = config.Validate();

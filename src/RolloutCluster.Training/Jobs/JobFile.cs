@@ -235,7 +235,9 @@ public static class JobFile
 
     static CheckpointSpec ParseCheckpoint(SpecMap c)
     {
-        var spec = new CheckpointSpec(c.Int("every_steps", 0, min: 0), c.String("dtype", "float32", "float32", "bfloat16", "float16"));
+        var size = c.String("max_shard_size", "5GB");
+        var spec = new CheckpointSpec(c.Int("every_steps", 0, min: 0), c.String("dtype", "float32", "float32", "bfloat16", "float16"),
+            RolloutCluster.Model.Checkpoints.CheckpointShards.ParseSize(size) ?? throw c.ErrorAt("max_shard_size", $"expected a size such as 2GB or 500MB, found \"{size}\""));
         c.Done();
         return spec;
     }

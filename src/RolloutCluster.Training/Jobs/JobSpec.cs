@@ -74,5 +74,5 @@ public sealed record OverlongSpec(string Mode, int Buffer);
 /// <param name="EverySteps">Also evaluate every N steps inside GRPO stages (0 = only after stages), for a learning curve.</param>
 public sealed record EvalSpec(string? Dataset, int Samples, float Temperature, int MaxNewTokens, IReadOnlyList<string> After, int EverySteps = 0);
 
-/// <summary>Checkpoints: every N optimizer steps within a stage (0 = only at stage ends), in a dtype.</summary>
-public sealed record CheckpointSpec(int EverySteps = 0, string DType = "float32");
+/// <summary>Checkpoints: every N optimizer steps within a stage (0 = only at stage ends), in a dtype, sharded above ShardBytes.</summary>
+public sealed record CheckpointSpec(int EverySteps = 0, string DType = "float32", long ShardBytes = RolloutCluster.Model.Checkpoints.Checkpoint.DefaultShardBytes);

@@ -137,7 +137,7 @@ public sealed class JobRunner(JobSpec spec, string runDirectory, IJobObserver ob
     {
         var dir = Path.Combine(runDirectory, "checkpoints", step < 0 ? stage : $"{stage}-step{step}");
         // Stage-final checkpoints are also where the next stage resumes from: kept exact as well.
-        Checkpoint.Save(dir, policy.Model, policy.Tokenizer, exact || step < 0 ? null : DTypes.FromConfigName(spec.Checkpoint.DType));
+        Checkpoint.Save(dir, policy.Model, policy.Tokenizer, exact || step < 0 ? null : DTypes.FromConfigName(spec.Checkpoint.DType), spec.Checkpoint.ShardBytes);
         new RunInfo(spec.Name, stage, Math.Max(step, 0), spec.Task.Template, spec.Seed, spec.Task.Arithmetic.MaxOperand,
             spec.Task.Arithmetic.MaxFactor, spec.Task.Arithmetic.Operators, spec.Task.TestSize).Save(dir);
         return dir;
