@@ -40,8 +40,8 @@ public sealed class TaskData
     /// <summary>Training problems for one stream (each stage uses its own).</summary>
     public IEnumerable<Problem> Train(int stream) => _train(stream);
 
-    /// <summary>Loads the task's data; errors name the file, the line and the field.</summary>
-    public static TaskData Load(TaskSource source, long seed)
+    /// <summary>Loads the task's data (the training file unless the caller has read it already); errors name the file, the line and the field.</summary>
+    public static TaskData Load(TaskSource source, long seed, LoadedDataset? trainFile = null)
     {
         if (BuiltinDataset.IsBuiltin(source.Dataset))
         {
@@ -51,7 +51,7 @@ public sealed class TaskData
             var test = source.Test is null ? task.TestSet : LoadTest(source, source.Test, seed, []).Test;
             return new TaskData(task.Train, test, null, []);
         }
-        var loaded = new DatasetSource(source.Dataset, source.Format, source.Fields, source.SkipBadRows).Load();
+        var loaded = trainFile ?? new DatasetSource(source.Dataset, source.Format, source.Fields, source.SkipBadRows).Load();
         var notes = new List<string>();
         if (loaded.Skipped > 0) notes.Add($"{source.Dataset}: skipped {loaded.Skipped} bad row(s); first: {loaded.Errors[0]}");
         var (train, testSet) = LoadTest(source, source.Test, seed, loaded.Problems, notes);

@@ -28,9 +28,6 @@ public sealed class Policy(CausalLm model, ITokenizer tokenizer, PromptTemplate 
 
     public void Changed() => Revision++;
 
-    /// <summary>Token ids of the prompt for a bare question.</summary>
-    public int[] Prompt(string question) => Prompt(new Problem("", question, ""));
-
     /// <summary>Token ids of a problem's prompt: its question in the prompt template, or its conversation in the model's chat template.</summary>
     public int[] Prompt(Problem problem) => _prompts.Ids(problem);
 

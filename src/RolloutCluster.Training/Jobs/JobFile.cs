@@ -59,7 +59,7 @@ public static class JobFile
             SourceFile = file,
         };
         root.Done();
-        CheckTaskFeedsRewards(root, spec);
+        CheckTaskFeedsRewards(root, spec, context.TrainProblems);
         return spec;
     }
 
@@ -121,7 +121,13 @@ public static class JobFile
                     : $"template: chat needs a chat_template in {config}, and it has none");
         }
         m.Done();
-        try { TaskData.Load(spec.ToSource(), 0); }
+        try
+        {
+            // Read once: the reward check below uses the same rows.
+            var train = BuiltinDataset.IsBuiltin(spec.Dataset) ? null : new DatasetSource(spec.Dataset, spec.Format, spec.Fields, spec.SkipBadRows).Load();
+            TaskData.Load(spec.ToSource(), 0, train);
+            context.TrainProblems = train?.Problems;
+        }
         catch (DatasetException e) { throw m.ErrorAt(e.Message.StartsWith("test:", StringComparison.Ordinal) || (spec.Test is { } t && e.Message.Contains(t, StringComparison.Ordinal)) ? "test" : "dataset", e.Message); }
         return spec;
     }
@@ -147,10 +153,9 @@ public static class JobFile
     }
 
     /// <summary>A reward the task cannot feed (code without tests, math without answers) refuses the job, naming the field.</summary>
-    static void CheckTaskFeedsRewards(SpecMap root, JobSpec spec)
+    static void CheckTaskFeedsRewards(SpecMap root, JobSpec spec, IReadOnlyList<Problem>? problems)
     {
-        if (BuiltinDataset.IsBuiltin(spec.Task.Dataset)) return;
-        var problems = new DatasetSource(spec.Task.Dataset, spec.Task.Format, spec.Task.Fields, spec.Task.SkipBadRows).Load().Problems;
+        if (problems is null) return;   // the built-in task has answers
         var rewards = root.List("rewards");
         for (int i = 0; i < spec.Rewards.Count; i++)
             if (Unfed(spec.Rewards[i].Name, problems, spec.Task.Dataset, spec.Task) is { } fault) throw root.Error(rewards[i].Node, $"rewards[{i}]", fault);

@@ -15,6 +15,9 @@ public sealed class JobParseContext(string file, string baseDirectory)
     public TaskSpec Task { get; set; } = null!;
     public IReadOnlyList<RewardSpec> Rewards { get; set; } = [];
 
+    /// <summary>The training file's rows as validation read them (null for a built-in task).</summary>
+    public IReadOnlyList<Problem>? TrainProblems { get; set; }
+
     /// <summary>A dataset path as the job's process will open it: relative paths start at the submitter's working directory.</summary>
     public string Resolve(string path) => BuiltinDataset.IsBuiltin(path) || path.StartsWith("holdout:", StringComparison.Ordinal) || Path.IsPathRooted(path)
         ? path : Path.GetFullPath(Path.Combine(baseDirectory, path));

@@ -56,6 +56,7 @@ public sealed class JobRunner(JobSpec spec, string runDirectory, IJobObserver ob
         using var log = new MetricsLog(Path.Combine(runDirectory, "metrics.jsonl"));
         string lastCheckpoint = "";
         var evaluations = new List<(string, EvalResult)>();
+        IReadOnlyList<Problem>? evalProblems = null;
         var memory = new MemoryGuard(spec.Name, spec.MemoryLimitGb);
         var context = new StageContext
         {
@@ -78,7 +79,8 @@ public sealed class JobRunner(JobSpec spec, string runDirectory, IJobObserver ob
         async Task<(string, EvalResult)> EvaluateAsync(string label, string stage, int step, CancellationToken c)
         {
             var eval = spec.Evaluation!;
-            var problems = EvalStage.EvalProblems(spec, data, eval.Dataset);
+            // Resolved once: a dataset file is read (or the built-in split drawn) at the first evaluation only.
+            var problems = evalProblems ??= EvalStage.EvalProblems(spec, data, eval.Dataset);
             observer.EvaluationStarted(label, problems.Count, eval.Samples);
             long version = await rollouts.CurrentVersionAsync(policy, c);
             memory.Check($"evaluation {label}");
