@@ -24,6 +24,7 @@ public sealed class JobRunFixture : IAsyncLifetime
 
 /// <summary>A whole job (SFT, then GRPO) through `rollout run`.</summary>
 [Trait("speed", "slow")]   // whole jobs
+[Collection("determinism")]
 public sealed class JobRunTests(JobRunFixture fixture) : IClassFixture<JobRunFixture>
 {
     public const string Job = """
@@ -90,7 +91,7 @@ public sealed class JobRunTests(JobRunFixture fixture) : IClassFixture<JobRunFix
     {
         var (grains, local) = (fixture.Grains, fixture.InProcess);
         Assert.True(grains.Code == 0 && local.Code == 0, grains.Err + local.Err);
-        Assert.Equal(MetricsFiles.Deterministic(grains.RunDir), MetricsFiles.Deterministic(local.RunDir));
+        MetricsFiles.AssertSame(MetricsFiles.Deterministic(grains.RunDir), MetricsFiles.Deterministic(local.RunDir));
         // Evaluation went through the engine: the grains' report names the silo's generator, the process its own.
         var evalRow = File.ReadLines(Path.Combine(grains.RunDir, "metrics.jsonl")).First(l => l.Contains("\"kind\":\"eval\""));
         Assert.Matches("\"eval/generator/[^\"]+/cpu\":16", evalRow);

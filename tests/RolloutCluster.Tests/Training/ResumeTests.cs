@@ -11,6 +11,7 @@ namespace RolloutCluster.Tests.Training;
 /// are restored, and row seeds derive from the step.
 /// </summary>
 [Trait("speed", "slow")]   // whole jobs
+[Collection("determinism")]
 public sealed class ResumeTests
 {
     const string Job = """
@@ -73,8 +74,8 @@ public sealed class ResumeTests
     {
         var expected = MetricsFiles.Deterministic(await Uninterrupted());
         Assert.Equal(40 + 12 + 3, expected.Count);                     // train rows; evaluations after sft, at grpo step 6, after grpo
-        Assert.Equal(expected, MetricsFiles.Deterministic(await StoppedAndResumed("sft", 17)));
-        Assert.Equal(expected, MetricsFiles.Deterministic(await StoppedAndResumed("grpo", 8)));
+        MetricsFiles.AssertSame(expected, MetricsFiles.Deterministic(await StoppedAndResumed("sft", 17)));
+        MetricsFiles.AssertSame(expected, MetricsFiles.Deterministic(await StoppedAndResumed("grpo", 8)));
     }
 
     [Fact]
@@ -91,7 +92,7 @@ public sealed class ResumeTests
         Assert.Equal(("grpo", 5, "periodic"), (point.State.Stage, point.State.StepsDone, point.State.Reason));
         await new JobRunner(Spec(), dir, NullObserver.Instance, TimeProvider.System, resume: point).RunAsync();
         // Steps 6-8 were trained by the "dead" run and redone: their 3 x 4 groups count as dispatched and failed.
-        Assert.Equal(expected.Select(MetricsFiles.WithoutLostGroups), MetricsFiles.Deterministic(dir).Select(MetricsFiles.WithoutLostGroups));
+        MetricsFiles.AssertSame(expected.Select(MetricsFiles.WithoutLostGroups), MetricsFiles.Deterministic(dir).Select(MetricsFiles.WithoutLostGroups));
         var last = MetricsLog.Read(Path.Combine(dir, "metrics.jsonl")).Last(r => r.Kind == "train").Values;
         Assert.Equal(12, last["groups/failed"]);
         Assert.Equal(last["groups/dispatched"], last["groups/trained"] + last["groups/failed"]);
