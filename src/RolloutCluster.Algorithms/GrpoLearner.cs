@@ -17,6 +17,9 @@ public sealed record GrpoLearnerConfig
     /// <summary>Completions per forward/backward pass; gradients accumulate over a batch's micro-batches.</summary>
     public int MicroBatchSize { get; init; } = 64;
 
+    /// <summary>Padded tokens (rows × longest prompt + completion) per pass; 0: rows alone decide (<see cref="MicroBatches"/>).</summary>
+    public int MaxTokensPerMicroBatch { get; init; }
+
     /// <summary>Sampling temperature: log-probabilities are recomputed at the temperature they were sampled at.</summary>
     public float Temperature { get; init; } = 1f;
 
@@ -54,7 +57,7 @@ public sealed class GrpoLearner(CausalLm policy, CausalLm? reference, TrainingOp
         }
         var totals = new Metrics();
         double weightSum = 0;
-        foreach (var micro in trained.Chunk(config.MicroBatchSize))
+        foreach (var micro in MicroBatches.Split(trained, s => s.Prompt.Length + s.Completion.Length, config.MicroBatchSize, config.MaxTokensPerMicroBatch))
         {
             using var scope = NewDisposeScope();
             using var scores = SequenceScorer.Score(policy, micro.Select(s => s.Prompt).ToList(), micro.Select(s => s.Completion).ToList(),

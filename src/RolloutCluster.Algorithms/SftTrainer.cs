@@ -12,7 +12,7 @@ public sealed record SftExample(int[] Prompt, int[] Completion);
 /// Supervised fine-tuning on completions (cold start, distillation): token-mean cross-entropy over
 /// completion tokens only, prompts masked out, micro-batched with exact gradient accumulation.
 /// </summary>
-public sealed class SftTrainer(CausalLm model, TrainingOptimizer optimizer, int microBatchSize, int vocabLimit, int padId)
+public sealed class SftTrainer(CausalLm model, TrainingOptimizer optimizer, int microBatchSize, int vocabLimit, int padId, int maxTokensPerMicroBatch = 0)
 {
     public Metrics Step(IReadOnlyList<SftExample> batch)
     {
@@ -21,7 +21,7 @@ public sealed class SftTrainer(CausalLm model, TrainingOptimizer optimizer, int 
         optimizer.ZeroGrad();
         double totalTokens = batch.Sum(e => e.Completion.Length), lossSum = 0, correct = 0;
         if (totalTokens == 0) throw new ArgumentException("no completion tokens to learn from");
-        foreach (var micro in batch.Chunk(microBatchSize))
+        foreach (var micro in MicroBatches.Split(batch, e => e.Prompt.Length + e.Completion.Length, microBatchSize, maxTokensPerMicroBatch))
         {
             using var scope = NewDisposeScope();
             using var scores = SequenceScorer.Score(model, micro.Select(e => e.Prompt).ToList(), micro.Select(e => e.Completion).ToList(),

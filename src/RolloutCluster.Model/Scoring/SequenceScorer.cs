@@ -28,10 +28,11 @@ public static class SequenceScorer
     /// prompts[i] and completions[i] form row i. Rows are left-padded as whole sequences so that
     /// every completion ends at the last slot. Returns log-probs (B, L), entropy (B, L) when asked,
     /// and mask (B, L) float32. vocabLimit (the tokenizer's size) restricts the distribution to the
-    /// ids the sampler may draw, as <see cref="Sampling.Sampler"/> does.
+    /// ids the sampler may draw, as <see cref="Sampling.Sampler"/> does. The LM head runs in chunks of
+    /// rows (<see cref="TokenLogProbs"/>; chunkRows 0 sizes them by bytes), never over (B, T, V).
     /// </summary>
     public static TokenScores Score(CausalLm model, IReadOnlyList<int[]> prompts, IReadOnlyList<int[]> completions,
-        float temperature = 1f, bool entropy = false, int padId = 0, int? vocabLimit = null)
+        float temperature = 1f, bool entropy = false, int padId = 0, int? vocabLimit = null, int chunkRows = 0)
     {
         if (prompts.Count != completions.Count) throw new ArgumentException($"{prompts.Count} prompts but {completions.Count} completions");
         if (prompts.Count == 0) throw new ArgumentException("no rows to score");
@@ -71,17 +72,19 @@ public static class SequenceScorer
         var validT = tensor(valid, [batch, total], device: device);                        // (B, T)
         bool padded = valid.Any(v => !v);
         var attention = padded ? AttentionMask.Build(validT, 0, total) : null;            // (B, 1, T, T)
-        var logits = model.Forward(input, AttentionMask.Positions(validT), attention);   // (B, T, V)
-        if (vocabLimit is { } limit && limit < logits.shape[2]) logits = logits.narrow(2, 0, limit);
-        var slots = tensor(index, [batch, longest], device: device);                     // (B, L)
-        var picked = logits.gather(1, slots.unsqueeze(2).expand(batch, longest, logits.shape[2])); // (B, L, V)
-        if (temperature != 1f) picked = picked / temperature;
-        var logProbsAll = picked.log_softmax(-1);                                         // (B, L, V)
-        var targets = tensor(target, [batch, longest], device: device);                  // (B, L)
+        var hidden = model.Hidden(input, AttentionMask.Positions(validT), attention);     // (B, T, C)
+        // Only the slots that predict a real completion token go through the LM head, in chunks (TokenLogProbs).
+        var realRows = Enumerable.Range(0, batch * longest).Where(r => mask[r] > 0).ToArray();
+        var rows = tensor(realRows.Select(r => (long)r).ToArray(), device: device);      // (N)
+        var slots = tensor(realRows.Select(r => (long)(r / longest * total + index[r])).ToArray(), device: device); // (N)
+        var targets = tensor(realRows.Select(r => target[r]).ToArray(), device: device); // (N)
+        var picked = hidden.reshape(batch * total, -1).index_select(0, slots);           // (N, C)
+        var weight = model.OutputWeight;                                                  // (V, C)
+        if (vocabLimit is { } limit && limit < weight.shape[0]) weight = weight.narrow(0, 0, limit);
+        var (tokenLogProbs, tokenEntropy) = TokenLogProbs.Compute(picked, weight, targets, temperature, chunkRows);
+        var logProbs = zeros(batch * longest, device: device).index_add(0, rows, tokenLogProbs, 1).reshape(batch, longest); // (B, L)
         var maskT = tensor(mask, [batch, longest], device: device);                      // (B, L)
-        var logProbs = logProbsAll.gather(2, targets.unsqueeze(2)).squeeze(2) * maskT;   // (B, L)
-        Tensor? ent = null;
-        if (entropy) ent = (-(logProbsAll.exp() * logProbsAll).sum(-1) * maskT).MoveToOuterDisposeScope(); // (B, L)
+        Tensor? ent = entropy ? zeros(batch * longest, device: device).index_add(0, rows, tokenEntropy, 1).reshape(batch, longest).MoveToOuterDisposeScope() : null; // (B, L)
         return new TokenScores(logProbs.MoveToOuterDisposeScope(), ent, maskT.MoveToOuterDisposeScope());
     }
 }

@@ -56,11 +56,16 @@ public sealed class CausalLm : nn.Module
     /// </summary>
     public Tensor Forward(Tensor ids, Tensor positions, Tensor? mask = null, KvCache? cache = null, bool lastOnly = false)
     {
-        var h = _model.Forward(ids, positions, mask, cache);        // (B, T, C)
+        var h = Hidden(ids, positions, mask, cache);                // (B, T, C)
         if (lastOnly) h = h.narrow(1, h.shape[1] - 1, 1);           // (B, 1, C)
-        var weight = _lmHead?.weight ?? _model.EmbeddingWeight;     // (V, C)
-        return LmHead(h, weight).to(float32);                       // (B, T, V)
+        return LmHead(h, OutputWeight).to(float32);                 // (B, T, V)
     }
+
+    /// <summary>The final hidden states (B, T, C), before the LM head: what the learner's chunked scoring starts from.</summary>
+    public Tensor Hidden(Tensor ids, Tensor positions, Tensor? mask = null, KvCache? cache = null) => _model.Forward(ids, positions, mask, cache);
+
+    /// <summary>The LM head's weight (V, C): lm_head's own, or the token embedding when tied.</summary>
+    public Tensor OutputWeight => _lmHead?.weight ?? _model.EmbeddingWeight;
 
     /// <summary>
     /// h: (B, T, C) → logits (B, T, V). For the few rows of a decode step and a large vocabulary the

@@ -26,5 +26,19 @@ public sealed class MemoryGuard(string job, double? limitGb)
                 "(memory_limit_gb; by default 90% of the machine's); make the step smaller (prompts_per_step, group_size, max_new_tokens, batch_size)");
     }
 
+    /// <summary>
+    /// The most memory this process has held resident since it started, in GiB (Linux's VmHWM; the
+    /// current working set elsewhere): what a machine must have for the job, reported with every step.
+    /// </summary>
+    public static double PeakResidentGb()
+    {
+        const string path = "/proc/self/status";
+        if (File.Exists(path))
+            foreach (var line in File.ReadLines(path))
+                if (line.StartsWith("VmHWM:", StringComparison.Ordinal) && long.TryParse(line.AsSpan(6).Trim().TrimEnd("kB").Trim(), out long kb))
+                    return kb / (double)(1 << 20);
+        return Environment.WorkingSet / (double)(1L << 30);
+    }
+
     static string Gib(long bytes) => $"{bytes / (double)(1L << 30):F2} GiB";
 }

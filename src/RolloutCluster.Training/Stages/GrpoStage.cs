@@ -15,7 +15,8 @@ namespace RolloutCluster.Training.Stages;
 /// </summary>
 public sealed record GrpoStageSpec(string Name, int Steps, OptimizerConfig Optimizer, int MicroBatchSize, double? TimeLimitMinutes,
     int PromptsPerStep, int GroupSize, SamplingSpec Sampling, string Advantage, PolicyLossConfig Loss, double KlCoefficient, string KlEstimator,
-    bool DynamicSampling, int MaxSamplingRounds, double Oversample, OverlongSpec Overlong, int MaxStaleness, bool ImportanceCorrection)
+    bool DynamicSampling, int MaxSamplingRounds, double Oversample, OverlongSpec Overlong, int MaxStaleness, bool ImportanceCorrection,
+    int MaxTokensPerMicroBatch = 0)
     : StageSpec(Name, "grpo", Steps);
 
 /// <summary>
@@ -71,6 +72,7 @@ public sealed partial class GrpoStage : IStage
             KlCoefficient = spec.KlCoefficient,
             KlEstimator = spec.KlEstimator,
             MicroBatchSize = spec.MicroBatchSize,
+            MaxTokensPerMicroBatch = spec.MaxTokensPerMicroBatch,
             Temperature = spec.Sampling.Temperature,
             ImportanceCorrection = spec.ImportanceCorrection,
         }, policy.Tokenizer.VocabSize, policy.Tokenizer.EosId);

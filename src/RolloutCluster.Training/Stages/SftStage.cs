@@ -6,7 +6,7 @@ using RolloutCluster.Training.Runtime;
 namespace RolloutCluster.Training.Stages;
 
 /// <summary>Supervised fine-tuning on (prompt, target) pairs of the task's data.</summary>
-public sealed record SftStageSpec(string Name, int Steps, OptimizerConfig Optimizer, int MicroBatchSize, double? TimeLimitMinutes, int BatchSize)
+public sealed record SftStageSpec(string Name, int Steps, OptimizerConfig Optimizer, int MicroBatchSize, double? TimeLimitMinutes, int BatchSize, int MaxTokensPerMicroBatch = 0)
     : StageSpec(Name, "sft", Steps);
 
 /// <summary>
@@ -23,7 +23,7 @@ public sealed class SftStage : IStage
         var steps = s.Int("steps", min: 1);
         int batch = s.Int("batch_size", 16, min: 1, max: 1 << 20);
         return new SftStageSpec(name, steps, JobFile.ParseOptimizer(s.Map("optimizer"), steps), s.Int("micro_batch_size", batch, min: 1),
-            s.OptionalDouble("time_limit_minutes", 0, exclusiveMin: true), batch);
+            s.OptionalDouble("time_limit_minutes", 0, exclusiveMin: true), batch, s.Int("max_tokens_per_micro_batch", 0, min: 0));
     }
 
     public string Describe(StageSpec spec) => spec is SftStageSpec s ? $"{s.Steps} steps of {s.BatchSize} (prompt, target) pairs, lr {s.Optimizer.LearningRate:G3}" : "";
@@ -34,7 +34,7 @@ public sealed class SftStage : IStage
         var policy = context.Policy;
         int everySteps = context.Job.Checkpoint.EverySteps;
         using var optimizer = new TrainingOptimizer(policy.Model.parameters(), spec.Optimizer);
-        var trainer = new SftTrainer(policy.Model, optimizer, spec.MicroBatchSize, policy.Tokenizer.VocabSize, policy.Tokenizer.EosId);
+        var trainer = new SftTrainer(policy.Model, optimizer, spec.MicroBatchSize, policy.Tokenizer.VocabSize, policy.Tokenizer.EosId, spec.MaxTokensPerMicroBatch);
         var counted = new CountingEnumerator<Problem>(context.TrainStream(rl: false));
         long start = context.Time.GetTimestamp();
         int step = 0;

@@ -48,6 +48,7 @@ public sealed class StageContext
     public void StepDone(string stage, int step, int steps, Metrics metrics)
     {
         Memory.Check($"{stage} step {step}");
+        metrics["perf/peak_rss_gb"] = MemoryGuard.PeakResidentGb();
         Log.Write("train", stage, step, ElapsedSeconds, metrics);
         Observer.StepCompleted(stage, step, steps, metrics);
     }

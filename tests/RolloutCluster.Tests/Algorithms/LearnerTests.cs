@@ -20,11 +20,13 @@ public sealed class LearnerTests
         return samples;
     }
 
-    static GrpoLearner Learner(RolloutCluster.Model.Transformer.CausalLm model, TrainingOptimizer optimizer, int micro) =>
-        new(model, null, optimizer, new GrpoLearnerConfig { MicroBatchSize = micro }, TinyModels.Tokenizer.VocabSize, TinyModels.Tokenizer.EosId);
+    static GrpoLearner Learner(RolloutCluster.Model.Transformer.CausalLm model, TrainingOptimizer optimizer, int micro, int maxTokens = 0) =>
+        new(model, null, optimizer, new GrpoLearnerConfig { MicroBatchSize = micro, MaxTokensPerMicroBatch = maxTokens }, TinyModels.Tokenizer.VocabSize, TinyModels.Tokenizer.EosId);
 
-    [Fact]
-    public void Micro_batching_gives_the_full_batch_update()
+    [Theory]
+    [InlineData(1, 0)]    // one row per pass
+    [InlineData(64, 60)]  // a token budget that splits the batch unevenly (rows are ~20-60 tokens)
+    public void Micro_batching_gives_the_full_batch_update(int micro, int maxTokens)
     {
         using var a = TinyModels.Create(seed: 51);
         using var b = TinyModels.Create(seed: 51);
@@ -32,7 +34,7 @@ public sealed class LearnerTests
         var config = new OptimizerConfig { LearningRate = 1e-2, GradClip = 0, Epsilon = 1.0 };
         using var optA = new TrainingOptimizer(a.parameters(), config);
         using var optB = new TrainingOptimizer(b.parameters(), config);
-        var ma = Learner(a, optA, micro: 1).Step(Batch());
+        var ma = Learner(a, optA, micro, maxTokens).Step(Batch());
         var mb = Learner(b, optB, micro: 64).Step(Batch());
         Assert.Equal(ma["actor/grad_norm"], mb["actor/grad_norm"], 4);
         var pa = a.parameters().Select(p => p.detach().clone()).ToList();
