@@ -49,7 +49,7 @@ public static class LearnerStepBenchmark
                 bool learnerTurn = (k == 0) == (r % 2 == 0);
                 var clock = Stopwatch.StartNew();
                 if (learnerTurn) learner.Step(batch);
-                else Bare(model, bareOptimizer, batch, tokenizer);
+                else Bare(model, bareOptimizer, batch, tokenizer.VocabSize);
                 if (r >= 0) (learnerTurn ? learnerTimes : bareTimes).Add(clock.Elapsed.TotalSeconds);
             }
         }
@@ -70,7 +70,7 @@ public static class LearnerStepBenchmark
     /// The floor: one forward over the same left-padded batch, log-softmax at the completion positions
     /// only (the cheapest correct cross-entropy), advantage-weighted sum, backward, the same AdamW step.
     /// </summary>
-    static void Bare(CausalLm model, TrainingOptimizer optimizer, List<TrainingSample> batch, ITokenizer tokenizer)
+    internal static void Bare(CausalLm model, TrainingOptimizer optimizer, List<TrainingSample> batch, int vocabLimit)
     {
         using var scope = NewDisposeScope();
         model.train();
@@ -100,7 +100,7 @@ public static class LearnerStepBenchmark
         var validT = tensor(valid, [batch.Count, total]);
         var logits = model.Forward(tensor(ids, [batch.Count, total]), AttentionMask.Positions(validT), AttentionMask.Build(validT, 0, total)); // (B, T, V)
         var picked = logits.gather(1, tensor(slots, [batch.Count, longest]).unsqueeze(2).expand(batch.Count, longest, logits.shape[2])); // (B, L, V)
-        var logProbs = picked.narrow(2, 0, tokenizer.VocabSize).log_softmax(-1).gather(2, tensor(targets, [batch.Count, longest]).unsqueeze(2)).squeeze(2);
+        var logProbs = picked.narrow(2, 0, vocabLimit).log_softmax(-1).gather(2, tensor(targets, [batch.Count, longest]).unsqueeze(2)).squeeze(2);
         (-(logProbs * tensor(weights, [batch.Count, longest])).sum() / weights.Count(w => w != 0)).backward();
         optimizer.Step();
     }

@@ -5,6 +5,7 @@ return args.FirstOrDefault() switch
 {
     "sampler" => SamplerBenchmark.Run(args[1..]),
     "learner-step" => LearnerStepBenchmark.Run(args[1..]),
+    "learner-memory" => LearnerMemoryBenchmark.Run(args[1..]),
     "sandbox" => await SandboxBenchmark.RunAsync(args[1..]),
     "orchestration" => await OrchestrationBenchmark.RunAsync(args[1..]),
     "loopback-tcp" => await LoopbackTcpBenchmark.RunAsync(args[1..]),
@@ -16,6 +17,6 @@ return args.FirstOrDefault() switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: RolloutCluster.Benchmarks sampler --out DIR [--batch 64] [--prompt-length 32] [--new-tokens 64] [--repeats 3]\n       RolloutCluster.Benchmarks learner-step [--rounds 10] [--threads 1] [--prompts 16] [--group 8]\n       RolloutCluster.Benchmarks sandbox [--humaneval PATH] [--parallel 2] [--rounds 3]\n       RolloutCluster.Benchmarks orchestration [--steps 16] [--prompts 8] [--group 8] [--new-tokens 48] [--rounds 2] [--instant-steps 60]\n       RolloutCluster.Benchmarks loopback-tcp [--megabytes 100] [--receivers 3] [--rounds 5]\n       RolloutCluster.Benchmarks weight-transfer [--megabytes 103] [--receivers 3] [--rounds 7] [--fresh yes]\n       RolloutCluster.Benchmarks silo --redis HOST:PORT --silo-port P --gateway-port P [--dashboard-port 0] [--runs-directory DIR]   (instant generators; for broadcast.sh)\n       RolloutCluster.Benchmarks tokenizer --model DIR --strings OUT.json [--count 5200] [--repeat 4]   (for tokenizers.sh)");
+    Console.Error.WriteLine("usage: RolloutCluster.Benchmarks sampler --out DIR [--batch 64] [--prompt-length 32] [--new-tokens 64] [--repeats 3]\n       RolloutCluster.Benchmarks learner-step [--rounds 10] [--threads 1] [--prompts 16] [--group 8]\n       RolloutCluster.Benchmarks learner-memory [--mode chunked|full] [--preset qwen2.5-0.5b] [--layers N] [--rows 8] [--prompt 64] [--completion 192]   (for learner-memory.sh)\n       RolloutCluster.Benchmarks sandbox [--humaneval PATH] [--parallel 2] [--rounds 3]\n       RolloutCluster.Benchmarks orchestration [--steps 16] [--prompts 8] [--group 8] [--new-tokens 48] [--rounds 2] [--instant-steps 60]\n       RolloutCluster.Benchmarks loopback-tcp [--megabytes 100] [--receivers 3] [--rounds 5]\n       RolloutCluster.Benchmarks weight-transfer [--megabytes 103] [--receivers 3] [--rounds 7] [--fresh yes]\n       RolloutCluster.Benchmarks silo --redis HOST:PORT --silo-port P --gateway-port P [--dashboard-port 0] [--runs-directory DIR]   (instant generators; for broadcast.sh)\n       RolloutCluster.Benchmarks tokenizer --model DIR --strings OUT.json [--count 5200] [--repeat 4]   (for tokenizers.sh)");
     return 2;
 }
