@@ -17,8 +17,7 @@ public static class LoopbackTcpBenchmark
         var args = new Args(argv);
         long bytes = args.Int("megabytes", 100) * 1_000_000L;
         int receivers = args.Int("receivers", 3), rounds = args.Int("rounds", 5);
-        var payload = new byte[bytes];
-        Random.Shared.NextBytes(payload);
+        var payload = Random(bytes);
         var times = new List<double>();
         for (int round = 0; round < rounds; round++) times.Add(await RoundAsync(payload, receivers));
         times.Sort();
@@ -31,7 +30,15 @@ public static class LoopbackTcpBenchmark
         return 0;
     }
 
-    public static async Task<double> RoundAsync(byte[] payload, int receivers)
+    /// <summary>A buffer of random bytes (any length: segmented).</summary>
+    public static RolloutCluster.Model.Weights.WeightBuffer Random(long bytes)
+    {
+        var payload = new RolloutCluster.Model.Weights.WeightBuffer(bytes);
+        foreach (var segment in payload.Segments) System.Random.Shared.NextBytes(segment);
+        return payload;
+    }
+
+    public static async Task<double> RoundAsync(RolloutCluster.Model.Weights.WeightBuffer payload, int receivers)
     {
         var listeners = Enumerable.Range(0, receivers).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
         listeners.ForEach(l => l.Start());
@@ -50,7 +57,7 @@ public static class LoopbackTcpBenchmark
         {
             using var client = new TcpClient();
             await client.ConnectAsync(IPAddress.Loopback, ((IPEndPoint)listener.LocalEndpoint).Port);
-            await client.GetStream().WriteAsync(payload);
+            foreach (var segment in payload.Segments) await client.GetStream().WriteAsync(segment);
             client.Client.Shutdown(SocketShutdown.Send);
         }));
         var received = await Task.WhenAll(receiving);

@@ -8,11 +8,11 @@ namespace RolloutCluster.Grains.Weights;
 /// a generator unpacking it) take a lease for as long as they read. When the last reference goes, the
 /// array returns to its pool for the next version of the same size.
 /// </summary>
-public sealed class PooledBuffer(byte[] array, WeightBufferPool pool)
+public sealed class PooledBuffer(WeightBuffer buffer, WeightBufferPool pool)
 {
     int _references = 1;
 
-    public byte[] Array { get; } = array;
+    public WeightBuffer Buffer { get; } = buffer;
 
     /// <summary>Another reference, or false when the buffer has already gone back to the pool.</summary>
     public bool TryAcquire()
@@ -25,7 +25,7 @@ public sealed class PooledBuffer(byte[] array, WeightBufferPool pool)
     public void Release()
     {
         int left = Interlocked.Decrement(ref _references);
-        if (left == 0) pool.Return(Array);
+        if (left == 0) pool.Return(Buffer);
         else if (left < 0) throw new InvalidOperationException("weights buffer released more often than acquired");
     }
 }
@@ -36,7 +36,7 @@ public sealed class WeightLease(Abstractions.WeightsManifestWire manifest, Poole
     int _disposed;
 
     public Abstractions.WeightsManifestWire Manifest => manifest;
-    public byte[] Buffer => buffer.Array;
+    public WeightBuffer Buffer => buffer.Buffer;
 
     public void Dispose()
     {
@@ -53,7 +53,7 @@ public sealed class WeightLease(Abstractions.WeightsManifestWire manifest, Poole
 public sealed class WeightBufferPool
 {
     const int SparePerSize = 2;
-    readonly Dictionary<int, Stack<byte[]>> _spare = [];
+    readonly Dictionary<long, Stack<WeightBuffer>> _spare = [];
     readonly Lock _lock = new();
 
     /// <summary>A buffer of exactly length bytes (contents undefined), owned by the caller's one reference.</summary>
@@ -61,17 +61,17 @@ public sealed class WeightBufferPool
     {
         lock (_lock)
         {
-            if (_spare.TryGetValue((int)length, out var stack) && stack.TryPop(out var reused)) return new PooledBuffer(reused, this);
+            if (_spare.TryGetValue(length, out var stack) && stack.TryPop(out var reused)) return new PooledBuffer(reused, this);
         }
-        return new PooledBuffer(WeightBuffer.Allocate(length), this);
+        return new PooledBuffer(new WeightBuffer(length), this);
     }
 
-    internal void Return(byte[] array)
+    internal void Return(WeightBuffer buffer)
     {
         lock (_lock)
         {
-            if (!_spare.TryGetValue(array.Length, out var stack)) _spare[array.Length] = stack = new Stack<byte[]>();
-            if (stack.Count < SparePerSize) stack.Push(array);
+            if (!_spare.TryGetValue(buffer.Length, out var stack)) _spare[buffer.Length] = stack = new Stack<WeightBuffer>();
+            if (stack.Count < SparePerSize) stack.Push(buffer);
         }
     }
 }

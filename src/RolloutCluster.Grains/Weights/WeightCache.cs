@@ -88,7 +88,7 @@ public sealed partial class WeightCache(IGrainFactory grains, PublishedWeights p
             {
                 try
                 {
-                    var checksum = await WeightTransfer.FetchIntoAsync(endpoint, token, job, version, rented.Array, CancellationToken.None);
+                    var checksum = await WeightTransfer.FetchIntoAsync(endpoint, token, job, version, rented.Buffer, CancellationToken.None);
                     Verify(job, version, checksum, manifest);
                     received = true;
                 }
@@ -99,8 +99,8 @@ public sealed partial class WeightCache(IGrainFactory grains, PublishedWeights p
             }
             if (!received)
             {
-                await FetchChunksAsync(learner, job, version, manifest, rented.Array);
-                Verify(job, version, WeightBuffer.Checksum(rented.Array), manifest);
+                await FetchChunksAsync(learner, job, version, manifest, rented.Buffer);
+                Verify(job, version, rented.Buffer.Checksum(), manifest);
                 route = "chunks";
             }
             LastRoute = route;
@@ -114,7 +114,7 @@ public sealed partial class WeightCache(IGrainFactory grains, PublishedWeights p
         }
     }
 
-    static async Task FetchChunksAsync(ILearnerGrain learner, string job, long version, WeightsManifestWire manifest, byte[] buffer)
+    static async Task FetchChunksAsync(ILearnerGrain learner, string job, long version, WeightsManifestWire manifest, WeightBuffer buffer)
     {
         // A few chunks at a time: overlapping transfers without flooding the learner's silo.
         await Parallel.ForEachAsync(Enumerable.Range(0, manifest.ChunkCount), new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (index, _) =>
@@ -123,7 +123,7 @@ public sealed partial class WeightCache(IGrainFactory grains, PublishedWeights p
             long offset = (long)index * manifest.ChunkBytes;
             long expected = Math.Min(manifest.ChunkBytes, manifest.TotalBytes - offset);
             if (chunk.Length != expected) throw new InvalidDataException($"job {job} v{version}: chunk {index} has {chunk.Length} bytes, expected {expected}");
-            chunk.CopyTo(buffer, offset);
+            buffer.Write(offset, chunk);
         });
     }
 

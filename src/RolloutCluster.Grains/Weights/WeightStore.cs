@@ -29,7 +29,7 @@ public sealed class WeightStore(Func<string?> transferEndpoint, WeightBufferPool
     public void Publish(string job, long version, long? forgetBelow, Policy policy)
     {
         PooledBuffer? rented = null;
-        var (_, manifest) = WeightPack.Pack(policy.Model, length => (rented = pool.Rent(length)).Array);
+        var (_, manifest) = WeightPack.Pack(policy.Model, length => (rented = pool.Rent(length)).Buffer);
         var wire = Describe(job, version, JsonSerializer.Serialize(policy.Model.Config), TokenizerJson.ToJson(policy.Tokenizer),
             manifest.Tensors.Select(t => new PackedTensorWire(t.Name, t.DType, t.Shape, t.Offset, t.Length)).ToList(),
             manifest.TotalBytes, manifest.Checksum, DTypes.ToConfigName(policy.Model.DType), policy.Tokenizer.Decode([policy.Tokenizer.EosId]));
@@ -67,9 +67,9 @@ public sealed class WeightStore(Func<string?> transferEndpoint, WeightBufferPool
     }
 
     /// <summary>Keeps an already packed buffer as a version (benchmarks of the transfer alone; no model behind it).</summary>
-    internal void PublishBuffer(long version, byte[] buffer)
+    internal void PublishBuffer(long version, WeightBuffer buffer)
     {
-        var wire = Describe("", version, "{}", "{}", [], buffer.LongLength, WeightBuffer.Checksum(buffer), "float32", "");
+        var wire = Describe("", version, "{}", "{}", [], buffer.Length, buffer.Checksum(), "float32", "");
         Keep(version, wire, new PooledBuffer(buffer, pool), oldestNeeded: 0);
     }
 
@@ -98,9 +98,11 @@ public sealed class WeightStore(Func<string?> transferEndpoint, WeightBufferPool
     public byte[] Chunk(long version, int index)
     {
         using var lease = Borrow(version) ?? throw new InvalidOperationException($"weights version {version} is no longer kept");
-        byte[] buffer = lease.Buffer;
+        var buffer = lease.Buffer;
         long offset = (long)index * ChunkBytes;
         if (index < 0 || offset >= Math.Max(buffer.Length, 1) && buffer.Length > 0) throw new ArgumentOutOfRangeException(nameof(index), $"chunk {index} is past the end");
-        return buffer.AsSpan((int)offset, (int)Math.Min(ChunkBytes, buffer.Length - offset)).ToArray();
+        var chunk = new byte[Math.Min(ChunkBytes, buffer.Length - offset)];
+        buffer.Read(offset, chunk);
+        return chunk;
     }
 }

@@ -23,9 +23,9 @@ public static class WeightTransfer
     const int MaxToken = 255, MaxJob = 1024;
 
     /// <summary>Fetches (job, version) from the weight server at endpoint into a new buffer of expectedLength bytes.</summary>
-    public static async Task<byte[]> FetchAsync(string endpoint, string token, string job, long version, long expectedLength, CancellationToken cancellation)
+    public static async Task<WeightBuffer> FetchAsync(string endpoint, string token, string job, long version, long expectedLength, CancellationToken cancellation)
     {
-        var buffer = WeightBuffer.Allocate(expectedLength);
+        var buffer = new WeightBuffer(expectedLength);
         await FetchIntoAsync(endpoint, token, job, version, buffer, cancellation);
         return buffer;
     }
@@ -35,9 +35,9 @@ public static class WeightTransfer
     /// version's, and returns its checksum (<see cref="WeightBuffer.Checksum"/>), computed as the bytes
     /// arrive so that checking it costs nothing after the last byte.
     /// </summary>
-    public static async Task<string> FetchIntoAsync(string endpoint, string token, string job, long version, byte[] buffer, CancellationToken cancellation)
+    public static async Task<string> FetchIntoAsync(string endpoint, string token, string job, long version, WeightBuffer buffer, CancellationToken cancellation)
     {
-        long expectedLength = buffer.LongLength;
+        long expectedLength = buffer.Length;
         var (host, port) = Parse(endpoint);
         using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         using (var connect = CancellationTokenSource.CreateLinkedTokenSource(cancellation))
@@ -62,18 +62,23 @@ public static class WeightTransfer
         if (length != expectedLength)
             throw new InvalidDataException($"weight server {endpoint} sends {length} bytes for job {job} v{version}; the manifest says {expectedLength}");
         var hash = new XxHash128();
-        int received = 0, hashed = 0;
-        while (received < buffer.Length)
+        long before = 0;
+        foreach (var segment in buffer.Segments)
         {
-            int n = await stream.ReadAsync(buffer.AsMemory(received), cancellation);
-            if (n == 0) throw new EndOfStreamException($"weight server {endpoint} closed the connection after {received} of {buffer.Length} bytes of job {job} v{version}");
-            received += n;
-            // Hash in slices of at least 1 MB while the kernel keeps receiving the next ones.
-            if (received - hashed >= HashSlice || received == buffer.Length)
+            int received = 0, hashed = 0;
+            while (received < segment.Length)
             {
-                hash.Append(buffer.AsSpan(hashed, received - hashed));
-                hashed = received;
+                int n = await stream.ReadAsync(segment.AsMemory(received), cancellation);
+                if (n == 0) throw new EndOfStreamException($"weight server {endpoint} closed the connection after {before + received} of {buffer.Length} bytes of job {job} v{version}");
+                received += n;
+                // Hash in slices of at least 1 MB while the kernel keeps receiving the next ones.
+                if (received - hashed >= HashSlice || received == segment.Length)
+                {
+                    hash.Append(segment.AsSpan(hashed, received - hashed));
+                    hashed = received;
+                }
             }
+            before += segment.Length;
         }
         return WeightBuffer.FormatChecksum(hash.GetCurrentHash());
     }
@@ -125,13 +130,13 @@ public static class WeightTransfer
         await stream.WriteAsync(response, cancellation);
     }
 
-    /// <summary>Writes a buffer (the server's side), straight from the store's array.</summary>
-    public static async Task WriteBufferAsync(Stream stream, byte[] buffer, CancellationToken cancellation)
+    /// <summary>Writes a buffer (the server's side), straight from the store's segments; the length is 64-bit.</summary>
+    public static async Task WriteBufferAsync(Stream stream, WeightBuffer buffer, CancellationToken cancellation)
     {
         var header = new byte[9];
-        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(1), buffer.LongLength);
+        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(1), buffer.Length);
         await stream.WriteAsync(header, cancellation);
-        await stream.WriteAsync(buffer, cancellation);
+        foreach (var segment in buffer.Segments) await stream.WriteAsync(segment, cancellation);
     }
 
     static (string Host, int Port) Parse(string endpoint)

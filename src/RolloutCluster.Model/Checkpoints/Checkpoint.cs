@@ -126,7 +126,7 @@ public static class Checkpoint
         foreach (var (name, p) in parameters)
         {
             using var scope = NewDisposeScope();
-            p.copy_(files[name].File.Read(name).to(p.dtype));
+            files[name].File.ReadInto(name, p);
         }
     }
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using RolloutCluster.Model.Weights;
 using static TorchSharp.torch;
 
 namespace RolloutCluster.Model.Checkpoints;
@@ -96,20 +97,38 @@ public sealed class SafeTensorsFile
         }
     }
 
-    /// <summary>Reads one tensor into CPU memory with the file's dtype.</summary>
+    /// <summary>Reads one tensor into CPU memory with the file's dtype (any size: streamed in pieces, no byte[] of it).</summary>
     public Tensor Read(string name)
     {
         var entry = Entries[name];
         var t = empty(entry.Shape, entry.DType);
-        if (entry.End == entry.Begin) return t;
-        var bytes = new byte[entry.End - entry.Begin];
-        using (var stream = File.OpenRead(Path))
-        {
-            stream.Seek(DataStart + entry.Begin, SeekOrigin.Begin);
-            stream.ReadExactly(bytes);
-        }
-        t.bytes = bytes;
+        Fill(entry, t);
         return t;
+    }
+
+    /// <summary>
+    /// Reads one tensor into target, which has its shape: straight from the file into target's memory
+    /// when it is a contiguous CPU tensor of the file's dtype (a parameter, or a view into a fused one),
+    /// so loading a model holds no second copy of it; otherwise through a temporary of that one tensor.
+    /// </summary>
+    public void ReadInto(string name, Tensor target)
+    {
+        var entry = Entries[name];
+        if (target.device_type == TorchSharp.DeviceType.CPU && target.is_contiguous() && target.dtype == entry.DType)
+        {
+            Fill(entry, target);
+            return;
+        }
+        using var staged = Read(name);
+        target.copy_(staged);
+    }
+
+    void Fill(SafeTensorEntry entry, Tensor t)
+    {
+        if (entry.End == entry.Begin) return;
+        using var stream = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
+        stream.Seek(DataStart + entry.Begin, SeekOrigin.Begin);
+        TensorBytes.ForEachPiece(t, (_, piece) => stream.ReadExactly(piece.bytes));
     }
 
     /// <summary>Writes tensors (any device, any layout) to a safetensors file, with format "pt" metadata as transformers requires.</summary>
@@ -145,7 +164,7 @@ public sealed class SafeTensorsFile
             {
                 stream.Write(BitConverter.GetBytes((long)padded));
                 stream.Write(headerBytes);
-                foreach (var (_, t) in list) stream.Write(t.bytes);
+                foreach (var (_, t) in list) TensorBytes.ForEachPiece(t, (_, piece) => stream.Write(piece.bytes));
             }
             File.Move(temp, path, overwrite: true);
         }

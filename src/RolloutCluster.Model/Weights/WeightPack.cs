@@ -11,33 +11,35 @@ public sealed record PackedTensor(string Name, string DType, long[] Shape, long 
 public sealed record WeightManifest(IReadOnlyList<PackedTensor> Tensors, long TotalBytes, string Checksum);
 
 /// <summary>
-/// All parameters of a model in one contiguous byte buffer and back, for broadcasting a weights
-/// version: the buffer is what moves (in chunks), the manifest says how to read it and proves it whole.
+/// All parameters of a model in one logical byte buffer (<see cref="WeightBuffer"/>: segmented, 64-bit
+/// offsets) and back, for broadcasting a weights version: the buffer is what moves, the manifest says
+/// how to read it and proves it whole.
 /// </summary>
 public static class WeightPack
 {
     /// <summary>Copies every parameter, in named_parameters order, into one buffer.</summary>
-    public static (byte[] Buffer, WeightManifest Manifest) Pack(nn.Module model) => Pack(model, WeightBuffer.Allocate);
+    public static (WeightBuffer Buffer, WeightManifest Manifest) Pack(nn.Module model) => Pack(model, length => new WeightBuffer(length));
 
     /// <summary>As <see cref="Pack(nn.Module)"/>, into a buffer from allocate(total bytes) — a reused one, say — which must have exactly that length.</summary>
-    public static (byte[] Buffer, WeightManifest Manifest) Pack(nn.Module model, Func<long, byte[]> allocate)
+    public static (WeightBuffer Buffer, WeightManifest Manifest) Pack(nn.Module model, Func<long, WeightBuffer> allocate)
     {
-        using var scope = NewDisposeScope();
-        var parameters = model.named_parameters().Select(p => (p.name, t: p.parameter.detach().cpu().contiguous())).ToList();
-        long total = parameters.Sum(p => p.t.NumberOfElements * p.t.ElementSize);
-        if (total > Array.MaxLength) throw new NotSupportedException($"model of {total} bytes exceeds one buffer; shard it");
+        var parameters = model.named_parameters().ToList();
+        long total = parameters.Sum(p => p.parameter.NumberOfElements * p.parameter.ElementSize);
         var buffer = allocate(total);
-        if (buffer.LongLength != total) throw new ArgumentException($"allocate({total}) returned {buffer.LongLength} bytes", nameof(allocate));
+        if (buffer.Length != total) throw new ArgumentException($"allocate({total}) returned {buffer.Length} bytes", nameof(allocate));
         var entries = new List<PackedTensor>(parameters.Count);
         long offset = 0;
-        foreach (var (name, t) in parameters)
+        foreach (var (name, p) in parameters)
         {
-            var bytes = t.bytes;   // a span over the contiguous CPU tensor's storage: one copy into the buffer
-            bytes.CopyTo(buffer.AsSpan((int)offset, bytes.Length));
-            entries.Add(new PackedTensor(name, DTypes.ToSafeTensors(t.dtype), t.shape, offset, bytes.Length));
-            offset += bytes.Length;
+            using var scope = NewDisposeScope();
+            var t = p.detach().cpu().contiguous();   // the parameter itself when it is a contiguous CPU tensor: no copy
+            long start = offset;
+            TensorBytes.ForEachPiece(t, (at, piece) => buffer.Write(start + at, piece.bytes));
+            long length = t.NumberOfElements * t.ElementSize;
+            entries.Add(new PackedTensor(name, DTypes.ToSafeTensors(t.dtype), t.shape, offset, length));
+            offset += length;
         }
-        return (buffer, new WeightManifest(entries, total, WeightBuffer.Checksum(buffer)));
+        return (buffer, new WeightManifest(entries, total, buffer.Checksum()));
     }
 
     /// <summary>
@@ -45,11 +47,11 @@ public static class WeightPack
     /// copies the bytes in. Throws <see cref="InvalidDataException"/> without touching the model on any mismatch.
     /// </summary>
     /// <param name="verified">The caller has already checked this buffer against the manifest's checksum (a silo's weight cache does on receipt).</param>
-    public static void Unpack(nn.Module model, byte[] buffer, WeightManifest manifest, bool verified = false)
+    public static void Unpack(nn.Module model, WeightBuffer buffer, WeightManifest manifest, bool verified = false)
     {
         if (buffer.Length != manifest.TotalBytes)
             throw new InvalidDataException($"weight buffer has {buffer.Length} bytes, manifest says {manifest.TotalBytes}");
-        var checksum = verified ? manifest.Checksum : WeightBuffer.Checksum(buffer);
+        var checksum = verified ? manifest.Checksum : buffer.Checksum();
         if (!string.Equals(checksum, manifest.Checksum, StringComparison.OrdinalIgnoreCase))
             throw new InvalidDataException($"weight buffer checksum {checksum} does not match manifest {manifest.Checksum}");
         var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
@@ -61,24 +63,19 @@ public static class WeightPack
                 throw new InvalidDataException($"manifest tensor '{e.Name}' is not a parameter of the model");
             if (!p.shape.SequenceEqual(e.Shape) || DTypes.ToSafeTensors(p.dtype) != e.DType)
                 throw new InvalidDataException($"tensor '{e.Name}': manifest [{string.Join(", ", e.Shape)}] {e.DType}, model [{string.Join(", ", p.shape)}] {DTypes.ToSafeTensors(p.dtype)}");
-            if (e.Offset < 0 || e.Offset + e.Length > buffer.Length)
-                throw new InvalidDataException($"tensor '{e.Name}' lies outside the buffer");
+            if (e.Offset < 0 || e.Offset + e.Length > buffer.Length || e.Length != p.NumberOfElements * p.ElementSize)
+                throw new InvalidDataException($"tensor '{e.Name}' lies outside the buffer or has the wrong length");
         }
         using var noGrad = no_grad();
         foreach (var e in manifest.Tensors)
         {
-            var p = parameters[e.Name];
-            var bytes = buffer.AsSpan((int)e.Offset, (int)e.Length);
-            // A contiguous CPU parameter takes the bytes straight into its storage; others (CUDA) through a staging tensor.
-            if (p.device_type == DeviceType.CPU && p.is_contiguous())
-            {
-                p.bytes = bytes;
-                continue;
-            }
             using var scope = NewDisposeScope();
-            var staging = empty(e.Shape, DTypes.FromSafeTensors(e.DType)!.Value);
-            staging.bytes = bytes;
-            p.copy_(staging);
+            var p = parameters[e.Name];
+            // A contiguous CPU parameter takes the bytes straight into its storage; others (CUDA) through a staging tensor.
+            bool direct = p.device_type == DeviceType.CPU && p.is_contiguous();
+            var target = direct ? p.detach() : empty(e.Shape, DTypes.FromSafeTensors(e.DType)!.Value);
+            TensorBytes.ForEachPiece(target, (at, piece) => buffer.Read(e.Offset + at, piece.bytes));
+            if (!direct) p.copy_(target);
         }
     }
 }

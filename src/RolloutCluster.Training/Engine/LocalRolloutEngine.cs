@@ -13,7 +13,7 @@ namespace RolloutCluster.Training.Engine;
 /// </summary>
 public sealed class LocalRolloutEngine(Policy policy, RewardSets rewards, bool overlap = false) : IRolloutEngine
 {
-    readonly Dictionary<long, (byte[] Buffer, WeightManifest Manifest)> _versions = [];
+    readonly Dictionary<long, (WeightBuffer Buffer, WeightManifest Manifest)> _versions = [];
     readonly Lock _lock = new();
     readonly SemaphoreSlim _worker = new(1, 1);
     PolicyReplica? _replica;
@@ -66,7 +66,7 @@ public sealed class LocalRolloutEngine(Policy policy, RewardSets rewards, bool o
     Model.Transformer.CausalLm Replica(long version)
     {
         _replica ??= new PolicyReplica(policy.Model.Config, policy.Model.DType, policy.Model.Device);
-        (byte[] Buffer, WeightManifest Manifest) packed;
+        (WeightBuffer Buffer, WeightManifest Manifest) packed;
         lock (_lock)
         {
             if (!_versions.TryGetValue(version, out packed))

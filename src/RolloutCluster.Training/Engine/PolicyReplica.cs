@@ -21,13 +21,12 @@ public sealed class PolicyReplica(ModelConfig config, torch.ScalarType dtype, to
 
     static CausalLm Create(ModelConfig config, torch.ScalarType dtype, torch.Device device)
     {
-        var model = new CausalLm(config);
-        model.to(dtype).to(device);
-        return model;
+        var model = CausalLm.Create(config, dtype);   // built in its dtype: no float32 copy of a bf16 model
+        return device.type == DeviceType.CPU ? model : model.to(device);
     }
 
     /// <summary>Loads a version unless it is the one held. verified: the buffer's checksum was already checked on receipt.</summary>
-    public CausalLm Load(long version, byte[] buffer, WeightManifest manifest, bool verified = false)
+    public CausalLm Load(long version, WeightBuffer buffer, WeightManifest manifest, bool verified = false)
     {
         if (Version != version)
         {
@@ -37,13 +36,23 @@ public sealed class PolicyReplica(ModelConfig config, torch.ScalarType dtype, to
         return _model;
     }
 
-    /// <summary>A frozen copy of a model (no gradients, eval mode), made through the weight-packing path: the KL reference.</summary>
+    /// <summary>
+    /// A frozen copy of a model (no gradients, eval mode): the KL reference. Parameters are copied
+    /// tensor to tensor, so no packed copy of the whole model exists on the way.
+    /// </summary>
     public static PolicyReplica Frozen(CausalLm model)
     {
         var replica = new PolicyReplica(model.Config, model.DType, model.Device);
-        var (buffer, manifest) = WeightPack.Pack(model);
-        replica.Load(0, buffer, manifest);
-        foreach (var p in replica.Model.parameters()) p.requires_grad = false;
+        using (torch.no_grad())
+        {
+            var source = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+            foreach (var (name, p) in replica.Model.named_parameters())
+            {
+                p.copy_(source[name]);
+                p.requires_grad = false;
+            }
+        }
+        replica.Version = 0;
         replica.Model.eval();
         return replica;
     }

@@ -12,11 +12,11 @@ public sealed class WeightBufferPoolTests
     {
         var pool = new WeightBufferPool();
         var first = pool.Rent(1000);
-        var array = first.Array;
+        var array = first.Buffer;
         first.Release();
-        Assert.NotSame(array, pool.Rent(999).Array);
-        Assert.Same(array, pool.Rent(1000).Array);
-        Assert.NotSame(array, pool.Rent(1000).Array);   // handed out once, not twice
+        Assert.NotSame(array, pool.Rent(999).Buffer);
+        Assert.Same(array, pool.Rent(1000).Buffer);
+        Assert.NotSame(array, pool.Rent(1000).Buffer);   // handed out once, not twice
     }
 
     [Fact]
@@ -26,10 +26,10 @@ public sealed class WeightBufferPoolTests
         var buffer = pool.Rent(64);
         Assert.True(buffer.TryAcquire());    // a reader
         buffer.Release();                    // the owner drops the version
-        Assert.NotSame(buffer.Array, pool.Rent(64).Array);
+        Assert.NotSame(buffer.Buffer, pool.Rent(64).Buffer);
         buffer.Release();                    // the reader is done
         Assert.False(buffer.TryAcquire());   // gone: nobody may read it now
-        Assert.Same(buffer.Array, pool.Rent(64).Array);
+        Assert.Same(buffer.Buffer, pool.Rent(64).Buffer);
         Assert.Throws<InvalidOperationException>(buffer.Release);
     }
 
@@ -44,7 +44,7 @@ public sealed class WeightBufferPoolTests
         store.Publish("job", 2, forgetBelow: 2, policy);   // drops v1, still leased
         Assert.Null(store.Borrow(1));
         store.Publish("job", 3, forgetBelow: 3, policy);   // must not pack into v1's array
-        Assert.Equal(before, lease.Buffer);
+        Assert.Equal(before, lease.Buffer.ToArray());
         using (var v3 = store.Borrow(3)!) Assert.NotSame(lease.Buffer, v3.Buffer);
         var v1 = lease.Buffer;
         lease.Dispose();
@@ -52,6 +52,6 @@ public sealed class WeightBufferPoolTests
         store.Publish("job", 4, forgetBelow: 4, policy);   // v1's array is spare now (the latest returned): reused
         using var v4 = store.Borrow(4)!;
         Assert.Same(v1, v4.Buffer);
-        Assert.Equal(store.Manifest(4)!.Checksum, RolloutCluster.Model.Weights.WeightBuffer.Checksum(v4.Buffer));
+        Assert.Equal(store.Manifest(4)!.Checksum, v4.Buffer.Checksum());
     }
 }

@@ -23,16 +23,58 @@ public sealed class WeightPackTests
     }
 
     [Fact]
+    public void Segments_split_tensors_anywhere_and_pieces_split_tensors_larger_than_a_span()
+    {
+        // Segments of 1,000 bytes (not a multiple of 4: float32 elements straddle boundaries) stand in
+        // for 1 GiB ones, and 512-byte tensor pieces for 256 MiB ones.
+        using var source = TinyModels.Create(seed: 35, tied: false);
+        using var target = TinyModels.Create(seed: 36, tied: false);
+        var (buffer, manifest) = WeightPack.Pack(source, length => new WeightBuffer(length, segmentBytes: 1000));
+        Assert.True(buffer.Segments.Count > 100);
+        Assert.Equal(WeightPack.Pack(source).Manifest.Checksum, manifest.Checksum);   // the same bytes as in one segment
+        WeightPack.Unpack(target, buffer, manifest);
+        var expected = source.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var (name, p) in target.named_parameters())
+            Assert.True(p.bytes.SequenceEqual(expected[name].bytes), name);
+
+        var embedding = source.named_parameters().First().parameter;
+        var copied = new List<byte>();
+        TensorBytes.ForEachPiece(embedding, (at, piece) =>
+        {
+            Assert.Equal(copied.Count, at);
+            Assert.True(piece.NumberOfElements * 4 <= 512);
+            copied.AddRange(piece.bytes.ToArray());
+        }, pieceBytes: 512);
+        Assert.Equal(embedding.bytes.ToArray(), copied);
+    }
+
+    [Fact]
+    public void Reads_and_writes_outside_the_buffer_are_refused()
+    {
+        var buffer = new WeightBuffer(10, segmentBytes: 4);
+        Assert.Equal([4, 4, 2], buffer.Segments.Select(s => s.Length));
+        buffer.Write(2, [1, 2, 3, 4, 5, 6, 7, 8]);
+        var back = new byte[8];
+        buffer.Read(2, back);
+        Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8], back);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => buffer.Write(8, [1, 2, 3]));
+        Assert.Contains("[8, 11) lie outside a weights buffer of 10", e.Message);
+    }
+
+    [Fact]
     public void A_corrupted_buffer_is_refused_and_the_model_left_alone()
     {
         using var source = TinyModels.Create(seed: 33);
         using var target = TinyModels.Create(seed: 34);
-        var before = WeightPack.Pack(target).Buffer;
+        var before = WeightPack.Pack(target).Buffer.ToArray();
         var (buffer, manifest) = WeightPack.Pack(source);
-        buffer[buffer.Length / 2] ^= 0x40;
+        var flipped = new byte[1];
+        buffer.Read(buffer.Length / 2, flipped);
+        flipped[0] ^= 0x40;
+        buffer.Write(buffer.Length / 2, flipped);
         var e = Assert.Throws<InvalidDataException>(() => WeightPack.Unpack(target, buffer, manifest));
         Assert.Contains("checksum", e.Message);
-        Assert.Equal(before, WeightPack.Pack(target).Buffer);
+        Assert.Equal(before, WeightPack.Pack(target).Buffer.ToArray());
     }
 
     [Fact]
