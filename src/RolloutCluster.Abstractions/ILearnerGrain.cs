@@ -37,4 +37,8 @@ public interface ILearnerGrain : IGrainWithStringKey
     /// <summary>One chunk of a published weights version's buffer.</summary>
     [Alias("weights-chunk")]
     Task<byte[]> GetWeightsChunkAsync(long version, int chunk);
+
+    /// <summary>The job's tokenizer as tokenizer.json text, with its end-of-sequence token: what a generator needs once to build its replica.</summary>
+    [Alias("tokenizer")]
+    Task<TokenizerWire> GetTokenizerAsync();
 }

@@ -29,11 +29,13 @@ public sealed partial class GeneratorGrain(WeightCache cache, GeneratorActivity 
     string? _job;
     PolicyReplica? _replica;
     ITokenizer? _tokenizer;
+    TokenizerWire? _tokenizerWire;
 
     public async Task<GenerateResult> GenerateAsync(GenerateRequest request, CancellationToken cancellation = default)
     {
         var clock = Stopwatch.StartNew();
         using var weights = await cache.LeaseAsync(request.Job, request.Epoch, request.Version);
+        if (_job != request.Job || _replica is null) _tokenizerWire = await GrainFactory.GetGrain<ILearnerGrain>(request.Job).GetTokenizerAsync();
         double weightsSeconds = clock.Elapsed.TotalSeconds;
         // Timed on the torch thread itself: time queued behind the learner's step is not sampling.
         var (groups, sampleSeconds) = await TorchThread.For(Device).RunAsync(() =>
@@ -66,7 +68,7 @@ public sealed partial class GeneratorGrain(WeightCache cache, GeneratorActivity 
         var (target, note) = TorchDevices.Select(device == "cpu" ? "cpu" : device);
         if (note is not null) LogDeviceFallback(logger, note);
         _replica = new PolicyReplica(config, DTypes.FromConfigName(weights.Manifest.DType) ?? torch.ScalarType.Float32, target);
-        _tokenizer = TokenizerJson.Parse(weights.Manifest.TokenizerJson, weights.Manifest.EosToken, $"job {job} tokenizer");
+        _tokenizer = TokenizerJson.Parse(_tokenizerWire!.Json, _tokenizerWire.EosToken, $"job {job} tokenizer");
         _job = job;
         LogReplica(logger, job, config.ParameterCount(), device);
     }

@@ -217,6 +217,9 @@ public sealed partial class LearnerGrain(
 
     public Task<byte[]> GetWeightsChunkAsync(long version, int chunk) => Task.FromResult(_weights.Chunk(version, chunk));
 
+    public Task<TokenizerWire> GetTokenizerAsync() =>
+        Task.FromResult(_weights.Tokenizer ?? throw new InvalidOperationException($"job {this.GetPrimaryKeyString()} has published no weights yet"));
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {Job} started; outputs in {RunDirectory}")]
     static partial void LogStarted(ILogger logger, string job, string runDirectory);
 

@@ -30,19 +30,20 @@ public sealed class WeightStore(Func<string?> transferEndpoint, WeightBufferPool
     {
         PooledBuffer? rented = null;
         var (_, manifest) = WeightPack.Pack(policy.Model, length => (rented = pool.Rent(length)).Buffer);
-        var wire = Describe(job, version, JsonSerializer.Serialize(policy.Model.Config), TokenizerJson.ToJson(policy.Tokenizer),
+        _tokenizer ??= new TokenizerWire(TokenizerJson.ToJson(policy.Tokenizer), policy.Tokenizer.Decode([policy.Tokenizer.EosId]));
+        var wire = Describe(job, version, JsonSerializer.Serialize(policy.Model.Config),
             manifest.Tensors.Select(t => new PackedTensorWire(t.Name, t.DType, t.Shape, t.Offset, t.Length)).ToList(),
-            manifest.TotalBytes, manifest.Checksum, DTypes.ToConfigName(policy.Model.DType), policy.Tokenizer.Decode([policy.Tokenizer.EosId]));
+            manifest.TotalBytes, manifest.Checksum, DTypes.ToConfigName(policy.Model.DType));
         Keep(version, wire, rented!, forgetBelow ?? long.MinValue);
     }
 
     /// <summary>A version's manifest with how to fetch it: its chunking, and this silo's weight server and token when it runs.</summary>
-    WeightsManifestWire Describe(string job, long version, string modelConfigJson, string tokenizerJson, IReadOnlyList<PackedTensorWire> tensors,
-        long totalBytes, string checksum, string dtype, string eosToken)
+    WeightsManifestWire Describe(string job, long version, string modelConfigJson, IReadOnlyList<PackedTensorWire> tensors,
+        long totalBytes, string checksum, string dtype)
     {
         string? endpoint = transferEndpoint();
-        return new WeightsManifestWire(job, version, modelConfigJson, tokenizerJson, tensors, totalBytes, checksum,
-            ChunkBytes, (int)Math.Max(1, (totalBytes + ChunkBytes - 1) / ChunkBytes), dtype, eosToken, endpoint, endpoint is null ? null : Token);
+        return new WeightsManifestWire(job, version, modelConfigJson, tensors, totalBytes, checksum,
+            ChunkBytes, (int)Math.Max(1, (totalBytes + ChunkBytes - 1) / ChunkBytes), dtype, endpoint, endpoint is null ? null : Token);
     }
 
     void Keep(long version, WeightsManifestWire wire, PooledBuffer buffer, long oldestNeeded)
@@ -69,9 +70,14 @@ public sealed class WeightStore(Func<string?> transferEndpoint, WeightBufferPool
     /// <summary>Keeps an already packed buffer as a version (benchmarks of the transfer alone; no model behind it).</summary>
     internal void PublishBuffer(long version, WeightBuffer buffer)
     {
-        var wire = Describe("", version, "{}", "{}", [], buffer.Length, buffer.Checksum(), "float32", "");
+        var wire = Describe("", version, "{}", [], buffer.Length, buffer.Checksum(), "float32");
         Keep(version, wire, new PooledBuffer(buffer, pool), oldestNeeded: 0);
     }
+
+    /// <summary>The job's tokenizer, serialised once at the first publish (null before it).</summary>
+    public TokenizerWire? Tokenizer => _tokenizer;
+
+    TokenizerWire? _tokenizer;
 
     public WeightsManifestWire? Manifest(long version)
     {
