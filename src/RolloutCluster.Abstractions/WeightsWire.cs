@@ -14,7 +14,8 @@ public sealed record PackedTensorWire(
 /// tokenizer, megabytes for real vocabularies, is fetched once per replica, not with every version:
 /// <c>ILearnerGrain.GetTokenizerAsync</c>), the buffer's layout and checksum, how it is split into chunks for transfer through grain
 /// calls, and, when the learner's silo serves bulk transfers, where and with what token to fetch it
-/// whole over TCP instead.
+/// whole over TCP instead. Under LoRA (LoraConfigJson set) a version's buffer holds only the adapters;
+/// the frozen base is the version <c>BaseVersion</c> (-1) with checksum BaseChecksum, fetched once.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("rollout.weights-manifest")]
 public sealed record WeightsManifestWire(
@@ -30,7 +31,9 @@ public sealed record WeightsManifestWire(
     [property: Id(9)] string DType,
     // Id(10), the end-of-sequence token, is retired (it travels with the tokenizer).
     [property: Id(11)] string? TransferEndpoint = null,
-    [property: Id(12)] string? TransferToken = null);
+    [property: Id(12)] string? TransferToken = null,
+    [property: Id(13)] string? LoraConfigJson = null,
+    [property: Id(14)] string? BaseChecksum = null);
 
 /// <summary>A job's tokenizer: tokenizer.json text and the end-of-sequence token's text.</summary>
 [GenerateSerializer, Immutable, Alias("rollout.tokenizer")]

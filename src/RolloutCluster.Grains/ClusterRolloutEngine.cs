@@ -17,6 +17,7 @@ public sealed class ClusterRolloutEngine(IGrainFactory grains, string job, Polic
     const int Attempts = 3;
     readonly Lock _lock = new();
     double _weightsWaitMax, _weightsWaitSum, _publishSeconds;
+    long _versionBytes;
     int _slices, _retries;
     long _next;
 
@@ -25,7 +26,11 @@ public sealed class ClusterRolloutEngine(IGrainFactory grains, string job, Polic
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         long version = _next++;
         store.Publish(job, version, forgetBelow, policy);
-        lock (_lock) _publishSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
+        lock (_lock)
+        {
+            _publishSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
+            _versionBytes = store.Manifest(version)!.TotalBytes;
+        }
         return Task.FromResult(version);
     }
 
@@ -57,7 +62,8 @@ public sealed class ClusterRolloutEngine(IGrainFactory grains, string job, Polic
     /// <summary>
     /// timing/weights_wait_max_s: the longest a generator waited for the requested weights version
     /// (its silo fetching it from the learner; near 0 once cached), i.e. the broadcast's critical path;
-    /// timing/weights_publish_s: packing and checksumming the new version on the learner, before that.
+    /// timing/weights_publish_s: packing and checksumming the new version on the learner, before that;
+    /// weights/version_bytes: what each silo fetches per version (under LoRA, the adapters alone).
     /// </summary>
     public RolloutCluster.Algorithms.Metrics TakeMetrics()
     {
@@ -69,6 +75,7 @@ public sealed class ClusterRolloutEngine(IGrainFactory grains, string job, Polic
                 ["timing/weights_wait_mean_s"] = _slices > 0 ? _weightsWaitSum / _slices : 0,
                 ["timing/weights_publish_s"] = _publishSeconds,
                 ["rollout/slice_retries"] = _retries,
+                ["weights/version_bytes"] = _versionBytes,
             };
             (_weightsWaitMax, _weightsWaitSum, _publishSeconds, _slices, _retries) = (0, 0, 0, 0, 0);
             return metrics;

@@ -35,23 +35,31 @@ public sealed partial class GeneratorGrain(WeightCache cache, GeneratorActivity 
     {
         var clock = Stopwatch.StartNew();
         using var weights = await cache.LeaseAsync(request.Job, request.Epoch, request.Version);
+        // A LoRA version is the adapters alone; the frozen base comes once per silo and stays cached.
+        using var baseWeights = weights.Manifest.BaseChecksum is null ? null : await cache.LeaseAsync(request.Job, request.Epoch, WeightStore.BaseVersion);
         if (_job != request.Job || _replica is null) _tokenizerWire = await GrainFactory.GetGrain<ILearnerGrain>(request.Job).GetTokenizerAsync();
         double weightsSeconds = clock.Elapsed.TotalSeconds;
         // Timed on the torch thread itself: time queued behind the learner's step is not sampling.
         var (groups, sampleSeconds) = await TorchThread.For(Device).RunAsync(() =>
         {
             var started = Stopwatch.StartNew();
-            return (Sample(request, weights), started.Elapsed.TotalSeconds);
+            return (Sample(request, weights, baseWeights), started.Elapsed.TotalSeconds);
         }, cancellation);
         var result = await GroupVerification.ScoreAsync(GrainFactory, request, groups, sampleSeconds, cancellation);
         activity.Record(this.GetPrimaryKeyString(), result.SampleSeconds, result.ScoreSeconds, result.Groups.Count);
         return result with { WeightsSeconds = weightsSeconds };
     }
 
-    IReadOnlyList<SampledGroup> Sample(GenerateRequest request, WeightLease weights)
+    IReadOnlyList<SampledGroup> Sample(GenerateRequest request, WeightLease weights, WeightLease? baseWeights)
     {
         EnsureReplica(request.Job, weights);
-        // The cache checked the checksum on receipt.
+        // The cache checked the checksums on receipt.
+        if (baseWeights is not null)
+        {
+            if (baseWeights.Manifest.Checksum != weights.Manifest.BaseChecksum)
+                throw new InvalidDataException($"job {request.Job} v{request.Version}: base weights {baseWeights.Manifest.Checksum} are not the version's base {weights.Manifest.BaseChecksum}");
+            _replica!.LoadBase(baseWeights.Buffer, CachedWeights.ToManifest(baseWeights.Manifest), verified: true);
+        }
         var model = _replica!.Load(request.Version, weights.Buffer, CachedWeights.ToManifest(weights.Manifest), verified: true);
         var policy = new Policy(model, _tokenizer!, PromptTemplate.Plain);
         return GroupSampler.Sample(policy, request.Problems.Select(p => p.FromWire()).ToList(), request.GroupSize, request.Sampling.FromWire(),
@@ -60,14 +68,15 @@ public sealed partial class GeneratorGrain(WeightCache cache, GeneratorActivity 
 
     void EnsureReplica(string job, WeightLease weights)
     {
-        if (_job == job && _replica is not null) return;
+        if (_job == job && _replica is not null && _replica.Model.Lora is null == (weights.Manifest.LoraConfigJson is null)) return;
         _replica?.Dispose();
         var config = JsonSerializer.Deserialize<ModelConfig>(weights.Manifest.ModelConfigJson)
             ?? throw new InvalidDataException($"job {job}: the weights manifest has no model configuration");
         var device = Device;
         var (target, note) = TorchDevices.Select(device == "cpu" ? "cpu" : device);
         if (note is not null) LogDeviceFallback(logger, note);
-        _replica = new PolicyReplica(config, DTypes.FromConfigName(weights.Manifest.DType) ?? torch.ScalarType.Float32, target);
+        var lora = weights.Manifest.LoraConfigJson is { } loraJson ? JsonSerializer.Deserialize<RolloutCluster.Model.Lora.LoraConfig>(loraJson) : null;
+        _replica = new PolicyReplica(config, DTypes.FromConfigName(weights.Manifest.DType) ?? torch.ScalarType.Float32, target, lora);
         _tokenizer = TokenizerJson.Parse(_tokenizerWire!.Json, _tokenizerWire.EosToken, $"job {job} tokenizer");
         _job = job;
         LogReplica(logger, job, config.ParameterCount(), device);

@@ -38,7 +38,9 @@ public sealed partial class WeightCache(IGrainFactory grains, PublishedWeights p
             if (_entries.TryGetValue((job, epoch, version), out var existing) && !existing.IsFaulted) return existing;
             var fetch = FetchAsync(job, version);
             _entries[(job, epoch, version)] = fetch;
-            foreach (var old in _entries.Keys.Where(k => k.Job == job).OrderByDescending(k => (k.Epoch, k.Version)).Skip(KeptVersions).ToList())
+            // A LoRA job's base (WeightStore.BaseVersion) stays while newer versions come and go; an older epoch's base goes with its epoch.
+            foreach (var old in _entries.Keys.Where(k => k.Job == job && (k.Version != WeightStore.BaseVersion || k.Epoch < epoch))
+                         .OrderByDescending(k => (k.Epoch, k.Version)).Skip(KeptVersions).ToList())
                 if (_entries.Remove(old, out var dropped)) _ = dropped.ContinueWith(t => t.Result.Buffer.Release(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
             return fetch;
         }

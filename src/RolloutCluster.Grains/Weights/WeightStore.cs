@@ -3,6 +3,7 @@ using System.Text.Json;
 using RolloutCluster.Abstractions;
 using RolloutCluster.Model.Checkpoints;
 using RolloutCluster.Model.Tokenizers;
+using RolloutCluster.Model.Transformer;
 using RolloutCluster.Model.Weights;
 using RolloutCluster.Training.Engine;
 
@@ -25,17 +26,40 @@ public sealed class WeightStore(Func<string?> transferEndpoint, WeightBufferPool
     /// <summary>A secret per learner activation: only callers that got a manifest through the cluster can fetch over TCP.</summary>
     public string Token { get; } = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
 
-    /// <summary>Packs the policy as version; versions below forgetBelow (other than this one) are dropped.</summary>
+    /// <summary>The version number under which a LoRA job's frozen base weights are kept (never dropped).</summary>
+    public const long BaseVersion = -1;
+
+    /// <summary>
+    /// Packs the policy as version; versions below forgetBelow (other than this one and the base) are
+    /// dropped. Under LoRA the base is packed once, as <see cref="BaseVersion"/>, and each version
+    /// holds only the adapters: a fraction of a percent of the model per step instead of all of it.
+    /// </summary>
     public void Publish(string job, long version, long? forgetBelow, Policy policy)
     {
-        PooledBuffer? rented = null;
-        var (_, manifest) = WeightPack.Pack(policy.Model, length => (rented = pool.Rent(length)).Buffer);
+        var model = policy.Model;
         _tokenizer ??= new TokenizerWire(TokenizerJson.ToJson(policy.Tokenizer), policy.Tokenizer.Decode([policy.Tokenizer.EosId]));
-        var wire = Describe(job, version, JsonSerializer.Serialize(policy.Model.Config),
-            manifest.Tensors.Select(t => new PackedTensorWire(t.Name, t.DType, t.Shape, t.Offset, t.Length)).ToList(),
-            manifest.TotalBytes, manifest.Checksum, DTypes.ToConfigName(policy.Model.DType));
-        Keep(version, wire, rented!, forgetBelow ?? long.MinValue);
+        string configJson = JsonSerializer.Serialize(model.Config), dtype = DTypes.ToConfigName(model.DType);
+        string? loraJson = model.Lora is { } lora ? JsonSerializer.Serialize(lora) : null;
+        if (loraJson is not null && Manifest(BaseVersion) is null)
+        {
+            var (baseBuffer, baseManifest) = Pack(model, name => !CausalLm.IsLora(name));
+            Keep(BaseVersion, Describe(job, BaseVersion, configJson, baseManifest, dtype), baseBuffer, long.MinValue);
+        }
+        var (buffer, manifest) = Pack(model, loraJson is null ? null : CausalLm.IsLora);
+        var wire = Describe(job, version, configJson, manifest, dtype) with { LoraConfigJson = loraJson, BaseChecksum = loraJson is null ? null : Manifest(BaseVersion)!.Checksum };
+        Keep(version, wire, buffer, forgetBelow ?? long.MinValue);
     }
+
+    (PooledBuffer Buffer, WeightManifest Manifest) Pack(CausalLm model, Func<string, bool>? include)
+    {
+        PooledBuffer? rented = null;
+        var (_, manifest) = WeightPack.Pack(model, length => (rented = pool.Rent(length)).Buffer, include);
+        return (rented!, manifest);
+    }
+
+    WeightsManifestWire Describe(string job, long version, string configJson, WeightManifest manifest, string dtype) =>
+        Describe(job, version, configJson, manifest.Tensors.Select(t => new PackedTensorWire(t.Name, t.DType, t.Shape, t.Offset, t.Length)).ToList(),
+            manifest.TotalBytes, manifest.Checksum, dtype);
 
     /// <summary>A version's manifest with how to fetch it: its chunking, and this silo's weight server and token when it runs.</summary>
     WeightsManifestWire Describe(string job, long version, string modelConfigJson, IReadOnlyList<PackedTensorWire> tensors,
@@ -52,7 +76,7 @@ public sealed class WeightStore(Func<string?> transferEndpoint, WeightBufferPool
         {
             if (_versions.Remove(version, out var replaced)) replaced.Buffer.Release();
             _versions[version] = (wire, buffer);
-            foreach (var old in _versions.Keys.Where(v => v < oldestNeeded && v != version).ToList())
+            foreach (var old in _versions.Keys.Where(v => v < oldestNeeded && v != version && v != BaseVersion).ToList())
                 if (_versions.Remove(old, out var dropped)) dropped.Buffer.Release();
         }
     }

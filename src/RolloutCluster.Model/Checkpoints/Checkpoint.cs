@@ -26,6 +26,9 @@ public static class Checkpoint
     /// Writes the model (in its own dtype, or saveAs) and tokenizer to dir, replacing what was there;
     /// weights over shardBytes go to shards with model.safetensors.index.json.
     /// </summary>
+    /// <summary>Where a LoRA model's checkpoint keeps its adapters (adapter_config.json, adapter_model.safetensors).</summary>
+    public const string AdapterDirectory = "adapter";
+
     public static void Save(string dir, CausalLm model, ITokenizer tokenizer, ScalarType? saveAs = null, long shardBytes = DefaultShardBytes)
     {
         Directory.CreateDirectory(dir);
@@ -39,9 +42,12 @@ public static class Checkpoint
         config.Save(Path.Combine(dir, ConfigFile));
         using (var scope = NewDisposeScope())
         {
-            var tensors = model.HfTensors().Select(p => (p.Name, p.Tensor.detach().to(dtype))).ToList();
+            // Under LoRA the checkpoint is the full model with the adapters merged in (it loads without
+            // PEFT), and the adapters themselves are kept beside it in adapter/ (PEFT's layout).
+            var tensors = model.MergedHfTensors().Select(p => (p.Name, p.Tensor.detach().to(dtype))).ToList();
             CheckpointShards.Write(dir, tensors, shardBytes);
         }
+        if (model.Lora is not null) model.SaveAdapter(Path.Combine(dir, AdapterDirectory));
         tokenizer.Save(Path.Combine(dir, TokenizerFile));
         var eos = tokenizer.Decode([tokenizer.EosId]);
         // What the model was loaded with (chat template, special tokens, eos id lists) is written back

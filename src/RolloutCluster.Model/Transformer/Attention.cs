@@ -1,5 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using RolloutCluster.Model.Lora;
 using static TorchSharp.torch;
 
 namespace RolloutCluster.Model.Transformer;
@@ -8,7 +9,7 @@ namespace RolloutCluster.Model.Transformer;
 /// Multi-head self-attention with grouped-query heads (Ainslie et al. 2023, arXiv 2305.13245):
 /// H query heads share Hkv key/value heads, rep = H / Hkv query heads per group. The q, k and v
 /// projections are one (H + 2 Hkv)·D matrix (fewer, larger products while decoding); checkpoints
-/// still hold q_proj, k_proj and v_proj (see <see cref="CausalLm.HfTensors"/>).
+/// still hold q_proj, k_proj and v_proj (see <see cref="CausalLm.HfTensors()"/>).
 /// </summary>
 public sealed class Attention : nn.Module
 {
@@ -17,6 +18,8 @@ public sealed class Attention : nn.Module
 
     readonly Linear _qkv;
     readonly Linear _o;
+    LoraProjection? _qkvLora;
+    LoraProjection? _oLora;
     readonly RmsNorm? _qNorm;
     readonly RmsNorm? _kNorm;
     readonly int _layer;
@@ -57,6 +60,7 @@ public sealed class Attention : nn.Module
         int rep = _heads / _kvHeads;
         long qWidth = _heads * _headDim, kvWidth = _kvHeads * _headDim;
         var qkv = _qkv.forward(x);                                                              // (B, T, (H + 2 Hkv) D)
+        if (_qkvLora is not null) qkv = _qkvLora.Apply(x, qkv);
         var q = qkv.narrow(-1, 0, qWidth).view(b, t, _heads, _headDim).transpose(1, 2);         // (B, H, T, D)
         var k = qkv.narrow(-1, qWidth, kvWidth).view(b, t, _kvHeads, _headDim).transpose(1, 2); // (B, Hkv, T, D)
         var v = qkv.narrow(-1, qWidth + kvWidth, kvWidth).view(b, t, _kvHeads, _headDim).transpose(1, 2); // (B, Hkv, T, D)
@@ -92,6 +96,24 @@ public sealed class Attention : nn.Module
             y = nn.functional.scaled_dot_product_attention(q, k, v, mask, 0.0, mask is null && t > 1); // (B, H, T, D)
         }
         y = y.transpose(1, 2).reshape(b, t, qWidth);                                            // (B, T, H*D)
-        return _o.forward(y);                                                                   // (B, T, C)
+        var output = _o.forward(y);                                                             // (B, T, C)
+        return _oLora is null ? output : _oLora.Apply(y, output);
+    }
+
+    /// <summary>Attaches LoRA adapters to the targeted ones of q, k, v and o (registered as qkv_lora and o_lora).</summary>
+    public void AttachLora(LoraConfig config, Generator generator)
+    {
+        long q = _heads * _headDim, kv = _kvHeads * _headDim;
+        var qkv = new LoraProjection(_qkv.weight!.shape[1], [("q_proj", q), ("k_proj", kv), ("v_proj", kv)], config, generator);
+        if (qkv.Any) register_module("qkv_lora", _qkvLora = qkv);
+        var o = new LoraProjection(q, [("o_proj", _o.weight!.shape[0])], config, generator);
+        if (o.Any) register_module("o_lora", _oLora = o);
+    }
+
+    /// <summary>The attached adapters with the name (within the layer) of the base weight each adds to.</summary>
+    public IEnumerable<(LoraProjection Lora, string Weight)> Adapters()
+    {
+        if (_qkvLora is not null) yield return (_qkvLora, $"self_attn.{FusedName}.weight");
+        if (_oLora is not null) yield return (_oLora, "self_attn.o_proj.weight");
     }
 }

@@ -8,7 +8,7 @@ namespace RolloutCluster.Model.Transformer;
 /// A decoder-only language model with the Qwen2/Llama architecture (Qwen2ForCausalLM): parameter
 /// names match Hugging Face's, so <see cref="Checkpoints.Checkpoint"/> reads and writes their files.
 /// </summary>
-public sealed class CausalLm : nn.Module
+public sealed partial class CausalLm : nn.Module
 {
     readonly DecoderStack _model;
     readonly Linear? _lmHead;
@@ -85,7 +85,11 @@ public sealed class CausalLm : nn.Module
     /// fused parameters (qkv_proj, gate_up_proj) appear as their parts (q_proj, k_proj, v_proj;
     /// gate_proj, up_proj). Checkpoints read and write through these views.
     /// </summary>
-    public IEnumerable<(string Name, Tensor Tensor)> HfTensors()
+    public IEnumerable<(string Name, Tensor Tensor)> HfTensors() =>
+        HfTensors(named_parameters().Where(p => !IsLora(p.name)).Select(p => (p.name, (Tensor)p.parameter)));
+
+    /// <summary>The base model's tensors (ours, by our names) split into Hugging Face's names and shapes.</summary>
+    IEnumerable<(string Name, Tensor Tensor)> HfTensors(IEnumerable<(string Name, Tensor Tensor)> tensors)
     {
         long q = (long)Config.NumAttentionHeads * Config.HeadDim, kv = (long)Config.KeyValueHeads * Config.HeadDim, i = Config.IntermediateSize;
         (string Fused, (string Part, long Rows)[] Parts)[] fusions =
@@ -93,7 +97,7 @@ public sealed class CausalLm : nn.Module
             ($"self_attn.{Attention.FusedName}.", [("q_proj.", q), ("k_proj.", kv), ("v_proj.", kv)]),
             ($"mlp.{SwiGluMlp.FusedName}.", [("gate_proj.", i), ("up_proj.", i)]),
         ];
-        foreach (var (name, p) in named_parameters())
+        foreach (var (name, p) in tensors)
         {
             var match = fusions.FirstOrDefault(f => name.Contains(f.Fused, StringComparison.Ordinal));
             if (match.Fused is null)

@@ -23,6 +23,16 @@ public sealed class DecoderLayer : nn.Module
         register_module("mlp", _mlp);
     }
 
+    /// <summary>Attaches LoRA adapters to this layer's targeted projections.</summary>
+    public void AttachLora(Lora.LoraConfig config, Generator generator)
+    {
+        _attention.AttachLora(config, generator);
+        _mlp.AttachLora(config, generator);
+    }
+
+    /// <summary>This layer's adapters with the base weight each adds to.</summary>
+    public IEnumerable<(Lora.LoraProjection Lora, string Weight)> Adapters() => _attention.Adapters().Concat(_mlp.Adapters());
+
     /// <summary>x: (B, T, C) → (B, T, C); see <see cref="Attention.Forward"/> for the other arguments.</summary>
     public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache)
     {

@@ -27,6 +27,9 @@ public sealed class DecoderStack : nn.Module
         register_module("rotary_emb", _rope);
     }
 
+    /// <summary>The decoder layers in order.</summary>
+    public IReadOnlyList<DecoderLayer> Layers => [.. _layers];
+
     /// <summary>The token embedding matrix (V, C), shared with the LM head when embeddings are tied.</summary>
     public Tensor EmbeddingWeight => _embed.weight!;
 

@@ -17,13 +17,14 @@ public sealed record WeightManifest(IReadOnlyList<PackedTensor> Tensors, long To
 /// </summary>
 public static class WeightPack
 {
-    /// <summary>Copies every parameter, in named_parameters order, into one buffer.</summary>
-    public static (WeightBuffer Buffer, WeightManifest Manifest) Pack(nn.Module model) => Pack(model, length => new WeightBuffer(length));
+    /// <summary>Copies every parameter (those include accepts by name, when given), in named_parameters order, into one buffer.</summary>
+    public static (WeightBuffer Buffer, WeightManifest Manifest) Pack(nn.Module model, Func<string, bool>? include = null) =>
+        Pack(model, length => new WeightBuffer(length), include);
 
-    /// <summary>As <see cref="Pack(nn.Module)"/>, into a buffer from allocate(total bytes) — a reused one, say — which must have exactly that length.</summary>
-    public static (WeightBuffer Buffer, WeightManifest Manifest) Pack(nn.Module model, Func<long, WeightBuffer> allocate)
+    /// <summary>As <see cref="Pack(nn.Module, Func{string, bool})"/>, into a buffer from allocate(total bytes) — a reused one, say — which must have exactly that length.</summary>
+    public static (WeightBuffer Buffer, WeightManifest Manifest) Pack(nn.Module model, Func<long, WeightBuffer> allocate, Func<string, bool>? include = null)
     {
-        var parameters = model.named_parameters().ToList();
+        var parameters = model.named_parameters().Where(p => include?.Invoke(p.name) ?? true).ToList();
         long total = parameters.Sum(p => p.parameter.NumberOfElements * p.parameter.ElementSize);
         var buffer = allocate(total);
         if (buffer.Length != total) throw new ArgumentException($"allocate({total}) returned {buffer.Length} bytes", nameof(allocate));
@@ -43,18 +44,19 @@ public static class WeightPack
     }
 
     /// <summary>
-    /// Verifies the checksum and that the manifest matches the model's parameters exactly, then
-    /// copies the bytes in. Throws <see cref="InvalidDataException"/> without touching the model on any mismatch.
+    /// Verifies the checksum and that the manifest matches the model's parameters (those include
+    /// accepts, when given) exactly, then copies the bytes in. Throws <see cref="InvalidDataException"/>
+    /// without touching the model on any mismatch.
     /// </summary>
     /// <param name="verified">The caller has already checked this buffer against the manifest's checksum (a silo's weight cache does on receipt).</param>
-    public static void Unpack(nn.Module model, WeightBuffer buffer, WeightManifest manifest, bool verified = false)
+    public static void Unpack(nn.Module model, WeightBuffer buffer, WeightManifest manifest, bool verified = false, Func<string, bool>? include = null)
     {
         if (buffer.Length != manifest.TotalBytes)
             throw new InvalidDataException($"weight buffer has {buffer.Length} bytes, manifest says {manifest.TotalBytes}");
         var checksum = verified ? manifest.Checksum : buffer.Checksum();
         if (!string.Equals(checksum, manifest.Checksum, StringComparison.OrdinalIgnoreCase))
             throw new InvalidDataException($"weight buffer checksum {checksum} does not match manifest {manifest.Checksum}");
-        var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        var parameters = model.named_parameters().Where(p => include?.Invoke(p.name) ?? true).ToDictionary(p => p.name, p => p.parameter);
         if (parameters.Count != manifest.Tensors.Count)
             throw new InvalidDataException($"manifest has {manifest.Tensors.Count} tensors, model has {parameters.Count}");
         foreach (var e in manifest.Tensors)

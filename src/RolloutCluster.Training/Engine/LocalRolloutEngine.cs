@@ -1,4 +1,6 @@
+using RolloutCluster.Algorithms;
 using RolloutCluster.Data;
+using RolloutCluster.Model.Transformer;
 using RolloutCluster.Model.Weights;
 using RolloutCluster.Rewards;
 
@@ -17,14 +19,22 @@ public sealed class LocalRolloutEngine(Policy policy, RewardSets rewards, bool o
     readonly Lock _lock = new();
     readonly SemaphoreSlim _worker = new(1, 1);
     PolicyReplica? _replica;
-    long _next;
+    (WeightBuffer Buffer, WeightManifest Manifest)? _base;
+    long _next, _versionBytes;
 
     /// <summary>Whether requests run on a worker thread of their own (set by a stage that samples ahead of its learner).</summary>
     public bool Overlap { get; set; } = overlap;
 
+    /// <summary>
+    /// Packs the policy as a new version. Under LoRA the frozen base is packed once and each version
+    /// holds only the adapters (what a cluster would send per version; weights/version_bytes).
+    /// </summary>
     public Task<long> PublishAsync(long? forgetBelow, CancellationToken cancellation)
     {
-        var packed = WeightPack.Pack(policy.Model);
+        bool lora = policy.Model.Lora is not null;
+        if (lora) _base ??= WeightPack.Pack(policy.Model, name => !CausalLm.IsLora(name));
+        var packed = WeightPack.Pack(policy.Model, lora ? CausalLm.IsLora : null);
+        _versionBytes = packed.Manifest.TotalBytes;
         lock (_lock)
         {
             long version = _next++;
@@ -63,9 +73,10 @@ public sealed class LocalRolloutEngine(Policy policy, RewardSets rewards, bool o
         return scored;
     }
 
-    Model.Transformer.CausalLm Replica(long version)
+    CausalLm Replica(long version)
     {
-        _replica ??= new PolicyReplica(policy.Model.Config, policy.Model.DType, policy.Model.Device);
+        _replica ??= new PolicyReplica(policy.Model.Config, policy.Model.DType, policy.Model.Device, policy.Model.Lora);
+        if (_base is { } frozen) _replica.LoadBase(frozen.Buffer, frozen.Manifest);
         (WeightBuffer Buffer, WeightManifest Manifest) packed;
         lock (_lock)
         {
@@ -74,6 +85,9 @@ public sealed class LocalRolloutEngine(Policy policy, RewardSets rewards, bool o
         }
         return _replica.Load(version, packed.Buffer, packed.Manifest);
     }
+
+    /// <summary>weights/version_bytes: the size of the latest published version (under LoRA, its adapters).</summary>
+    public Metrics TakeMetrics() => new() { ["rollout/slice_retries"] = 0, ["weights/version_bytes"] = _versionBytes };
 
     public ValueTask DisposeAsync()
     {

@@ -2,6 +2,7 @@ using RolloutCluster.Algorithms;
 using RolloutCluster.Data;
 using RolloutCluster.Data.Datasets;
 using RolloutCluster.Model;
+using RolloutCluster.Model.Lora;
 using RolloutCluster.Rewards;
 using RolloutCluster.Training.Stages;
 using YamlDotNet.Core;
@@ -75,8 +76,34 @@ public static class JobFile
             throw m.ErrorAt("device", $"expected auto, cpu, cuda or cuda:N, found \"{spec.Device}\"");
         if (checkpoint is not null && !File.Exists(Path.Combine(spec.Checkpoint!, "config.json")))
             throw m.ErrorAt("checkpoint", $"{spec.Checkpoint}: not a checkpoint directory (no config.json)");
+        spec = ParseLora(m, spec);
         m.Done();
         return spec;
+    }
+
+    /// <summary>model.lora (rank, alpha, dropout, target_modules) or model.adapter (a PEFT adapter directory, checked against the base's shapes).</summary>
+    static ModelSpec ParseLora(SpecMap m, ModelSpec spec)
+    {
+        var l = m.OptionalMap("lora");
+        var adapter = m.OptionalString("adapter");
+        if (l is not null && adapter is not null) throw m.ErrorAt("adapter", "set lora or adapter, not both (an adapter brings its own settings)");
+        if (l is null && adapter is null) return spec;
+        var config = spec.Checkpoint is { } dir ? ModelConfig.Load(Path.Combine(dir, "config.json")) : ModelPresets.Get(spec.Preset!, 256);
+        if (adapter is not null)
+        {
+            var path = Path.GetFullPath(adapter);
+            try { return spec with { Lora = LoraShapes.Check(path, config), Adapter = path }; }
+            catch (ModelFormatException e) { throw m.ErrorAt("adapter", e.Message); }
+        }
+        int rank = l!.Int("rank", 16, min: 1, max: 4096);
+        var targets = l.Has("target_modules") ? l.StringList("target_modules") : LoraConfig.Modules;
+        if (targets.FirstOrDefault(t => !LoraConfig.Modules.Contains(t)) is { } unknown)
+            throw l.ErrorAt("target_modules", $"unknown module \"{unknown}\"; known: {string.Join(", ", LoraConfig.Modules)}");
+        if (targets.Count == 0) throw l.ErrorAt("target_modules", "expected at least one module");
+        var lora = new LoraConfig(rank, l.Double("alpha", 2.0 * rank, min: 0, exclusiveMin: true), l.Double("dropout", 0, 0, 0.99), targets.Distinct().ToList(),
+            spec.Checkpoint ?? spec.Preset);
+        l.Done();
+        return spec with { Lora = lora };
     }
 
     static TaskSpec ParseTask(SpecMap m, JobParseContext context)

@@ -28,7 +28,10 @@ public sealed record JobSpec
 /// <summary>Where the policy comes from and where it runs.</summary>
 /// <param name="Preset">A built-in architecture (ModelPresets) initialised at random with InitSeed; or null when Checkpoint is set.</param>
 /// <param name="Checkpoint">A Hugging Face checkpoint directory to start from.</param>
-public sealed record ModelSpec(string? Preset, string? Checkpoint, long InitSeed, string Device, int Threads);
+/// <param name="Lora">Train LoRA adapters on a frozen base instead of the whole model (null: the whole model).</param>
+/// <param name="Adapter">A PEFT adapter directory whose weights the adapters start from (its settings are Lora's).</param>
+public sealed record ModelSpec(string? Preset, string? Checkpoint, long InitSeed, string Device, int Threads,
+    RolloutCluster.Model.Lora.LoraConfig? Lora = null, string? Adapter = null);
 
 /// <summary>
 /// The task: a dataset (builtin:arithmetic or a JSONL / JSON / Parquet file read with a format and a

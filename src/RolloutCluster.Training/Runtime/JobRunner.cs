@@ -48,7 +48,7 @@ public sealed class JobRunner(JobSpec spec, string runDirectory, IJobObserver ob
         torch.set_num_threads(spec.Model.Threads);
         var (device, note) = TorchDevices.Select(spec.Model.Device);
         if (note is not null) observer.Note(note);
-        using var policy = resume is null ? CreatePolicy(device) : LoadPolicy(resume.Directory, device);
+        using var policy = resume is null ? CreatePolicy(device) : ResumePolicy(resume.Directory, device);
         var data = LoadData(policy);
         // In process, rewards are built here (the cluster's verifiers build their own with the silo's sandbox settings).
         await using var rewards = new RewardSets(new SandboxOptions(), NullLogger.Instance);
@@ -163,13 +163,35 @@ public sealed class JobRunner(JobSpec spec, string runDirectory, IJobObserver ob
         return new Policy(loaded.Model, loaded.Tokenizer, PromptTemplate.Get(spec.Task.Template), spec.Task.System);
     }
 
-    Policy CreatePolicy(torch.Device device)
+    /// <summary>
+    /// The policy a resumed job continues with: the checkpoint's model; under LoRA the base made again
+    /// from the job's model section (it never changes) and the checkpoint's adapters on it.
+    /// </summary>
+    Policy ResumePolicy(string dir, torch.Device device)
     {
-        if (spec.Model.Checkpoint is { } path) return LoadPolicy(path, device);
-        var tokenizer = new ByteTokenizer();
-        var model = new CausalLm(ModelPresets.Get(spec.Model.Preset!, tokenizer.VocabSize));
-        model.InitializeWeights(spec.Model.InitSeed);
-        model.to(device);
-        return new Policy(model, tokenizer, PromptTemplate.Get(spec.Task.Template), spec.Task.System);
+        if (spec.Model.Lora is null) return LoadPolicy(dir, device);
+        var policy = CreatePolicy(device, adapter: Path.Combine(dir, Checkpoint.AdapterDirectory));
+        return policy;
+    }
+
+    /// <summary>The job's starting policy: a checkpoint or a preset at random, with LoRA adapters attached when the job asks (from adapter, when given).</summary>
+    Policy CreatePolicy(torch.Device device, string? adapter = null)
+    {
+        Policy policy;
+        if (spec.Model.Checkpoint is { } path) policy = LoadPolicy(path, device);
+        else
+        {
+            var tokenizer = new ByteTokenizer();
+            var model = new CausalLm(ModelPresets.Get(spec.Model.Preset!, tokenizer.VocabSize));
+            model.InitializeWeights(spec.Model.InitSeed);
+            model.to(device);
+            policy = new Policy(model, tokenizer, PromptTemplate.Get(spec.Task.Template), spec.Task.System);
+        }
+        if (spec.Model.Lora is { } lora)
+        {
+            policy.Model.AttachLora(lora, spec.Model.InitSeed + 1);
+            if ((adapter ?? spec.Model.Adapter) is { } dir) policy.Model.LoadAdapter(dir);
+        }
+        return policy;
     }
 }

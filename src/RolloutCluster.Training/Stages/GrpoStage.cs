@@ -65,7 +65,7 @@ public sealed partial class GrpoStage : IStage
     static async Task<int> TrainAsync(GrpoStageSpec spec, StageContext context, PolicyReplica? reference, ResumePoint? resume, CancellationToken cancellation)
     {
         var policy = context.Policy;
-        using var optimizer = new TrainingOptimizer(policy.Model.parameters(), spec.Optimizer);
+        using var optimizer = new TrainingOptimizer(policy.Model.TrainableParameters(), spec.Optimizer);
         var learner = new GrpoLearner(policy.Model, reference?.Model, optimizer, new GrpoLearnerConfig
         {
             Loss = spec.Loss,

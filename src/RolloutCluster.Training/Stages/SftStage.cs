@@ -33,7 +33,7 @@ public sealed class SftStage : IStage
         var spec = (SftStageSpec)stage;
         var policy = context.Policy;
         int everySteps = context.Job.Checkpoint.EverySteps;
-        using var optimizer = new TrainingOptimizer(policy.Model.parameters(), spec.Optimizer);
+        using var optimizer = new TrainingOptimizer(policy.Model.TrainableParameters(), spec.Optimizer);
         var trainer = new SftTrainer(policy.Model, optimizer, spec.MicroBatchSize, policy.Tokenizer.VocabSize, policy.Tokenizer.EosId, spec.MaxTokensPerMicroBatch);
         var counted = new CountingEnumerator<Problem>(context.TrainStream(rl: false));
         long start = context.Time.GetTimestamp();

@@ -53,4 +53,36 @@ public sealed class ReferenceParityTests(ITestOutputHelper output)
         Assert.True(code == 0, $"reference comparison failed (exit {code}): {stdout} {stderr}");
         Assert.Contains("max_abs_logit_diff=", stdout);
     }
+
+    /// <summary>
+    /// LoRA: our logits through the adapter path (base weights untouched, q/k/v and gate/up adapters
+    /// added into the fused projections' slices) against the reference on the merged checkpoint.
+    /// </summary>
+    [Fact]
+    public void Lora_logits_match_the_reference_on_the_merged_checkpoint()
+    {
+        using var model = new CausalLm(TinyModels.Config(kvHeads: 2, tied: false) with { NumHiddenLayers = 2, InitializerRange = 0.1 });
+        model.InitializeWeights(43);
+        model.AttachLora(new RolloutCluster.Model.Lora.LoraConfig(4, 8, 0, ["q_proj", "v_proj", "o_proj", "up_proj", "down_proj"]), seed: 44);
+        using (no_grad())
+            foreach (var (name, p) in model.named_parameters().Where(p => p.name.EndsWith(".B", StringComparison.Ordinal)))
+                p.copy_(randn(p.shape, generator: new Generator(45)) * 0.1);   // B is zero at first: make the adapters matter
+        var dir = TinyModels.TempDir();
+        Checkpoint.Save(dir, model, TinyModels.Tokenizer);
+        Assert.True(File.Exists(Path.Combine(dir, "adapter", "adapter_model.safetensors")));
+
+        var tensors = new List<(string, Tensor)>();
+        using (var noGrad = no_grad())
+        {
+            var ids = tensor(TinyModels.Tokenizer.Encode("Compute: 37 + 485 with adapters").Select(x => (long)x).ToArray());
+            tensors.Add(("input_ids_0", ids));
+            tensors.Add(("logits_0", model.Forward(ids.unsqueeze(0), arange(ids.shape[0], dtype: int64).unsqueeze(0))[0]));
+        }
+        var ours = Path.Combine(dir, "ours.safetensors");
+        SafeTensorsFile.Write(ours, tensors);
+        var (code, stdout, stderr) = ProcessRunner.Run("/usr/bin/python3",
+            [RepoPaths.Of("benchmarks", "reference", "compare_logits.py"), dir, ours, "--tolerance", "1e-4"]);
+        output.WriteLine(stdout);
+        Assert.True(code == 0, $"reference comparison failed (exit {code}): {stdout} {stderr}");
+    }
 }
