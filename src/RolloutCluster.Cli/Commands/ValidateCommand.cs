@@ -39,7 +39,8 @@ public static class ValidateCommand
             if (data.TrainRows != trainRows || data.Test.Count != testRows)
                 io.Out.WriteLine($"  used: {data.TrainRows} train and {data.Test.Count} test rows fit the model");
             foreach (var note in data.Notes) io.Out.WriteLine($"  note: {note}");
-            io.Out.WriteLine($"  model: {(spec.Model.Preset is { } preset ? $"preset {preset}" : spec.Model.Checkpoint)}; rewards: {string.Join(", ", spec.Rewards.Select(r => $"{r.Name} x{r.Weight}"))}");
+            string lora = spec.Model.Lora is { } l ? $", LoRA rank {l.Rank} alpha {l.Alpha:G4} on {string.Join(", ", l.TargetModules)}{(spec.Model.Adapter is { } a ? $" from {a}" : "")}" : "";
+            io.Out.WriteLine($"  model: {(spec.Model.Preset is { } preset ? $"preset {preset}" : spec.Model.Checkpoint)}{lora}; rewards: {string.Join(", ", spec.Rewards.Select(r => $"{r.Name} x{r.Weight}"))}");
             io.Out.WriteLine("  stages:");
             foreach (var (stage, i) in spec.Stages.Select((s, i) => (s, i)))
                 io.Out.WriteLine($"    {i + 1}. {stage.Name} ({stage.Kind}): {StageKinds.Get(stage.Kind).Describe(stage)}");
