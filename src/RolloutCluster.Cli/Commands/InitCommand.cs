@@ -7,7 +7,7 @@ using TorchSharp;
 
 namespace RolloutCluster.Cli.Commands;
 
-/// <summary>`rollout init DIR`: a randomly initialised model with the byte-level tokenizer, saved in Hugging Face layout.</summary>
+/// <summary>`rollout init DIR`: a randomly initialised model with the byte-level tokenizer or a real one (--tokenizer), saved in Hugging Face layout.</summary>
 public static class InitCommand
 {
     public static Command Create(Io io)
@@ -19,10 +19,11 @@ public static class InitCommand
         var dtype = new Option<string>("--dtype") { Description = "Weights dtype: float32, bfloat16 (bf16) or float16", DefaultValueFactory = _ => "float32" };
         dtype.AcceptOnlyFromAmong("float32", "bfloat16", "bf16", "float16", "fp16");
         var shard = new Option<string>("--max-shard-size") { Description = "Shard the weights above this size (e.g. 2GB, 500MB) with model.safetensors.index.json", DefaultValueFactory = _ => "5GB" };
-        var command = new Command("init", "Create a randomly initialised model checkpoint") { dir, preset, config, seed, dtype, shard };
+        var tokenizerDir = new Option<string?>("--tokenizer") { Description = "A directory with tokenizer.json (and tokenizer_config.json) to use instead of the byte-level tokenizer, e.g. a real model's" };
+        var command = new Command("init", "Create a randomly initialised model checkpoint") { dir, preset, config, seed, dtype, shard, tokenizerDir };
         command.SetAction(parse =>
         {
-            var tokenizer = new ByteTokenizer();
+            ITokenizer tokenizer = parse.GetValue(tokenizerDir) is { } t ? LoadTokenizer(t) : new ByteTokenizer();
             var configPath = parse.GetValue(config);
             ModelConfig modelConfig;
             try
@@ -34,16 +35,23 @@ public static class InitCommand
                 throw new UserInputException($"--preset: {e.Message.Split(" (Parameter")[0]}");
             }
             if (modelConfig.VocabSize < tokenizer.VocabSize)
-                throw new UserInputException($"vocab_size {modelConfig.VocabSize} is smaller than the byte tokenizer's {tokenizer.VocabSize} ids");
+                throw new UserInputException($"vocab_size {modelConfig.VocabSize} is smaller than the tokenizer's {tokenizer.VocabSize} ids");
             var scalar = parse.GetValue(dtype) switch { "bfloat16" or "bf16" => TorchSharp.torch.ScalarType.BFloat16, "float16" or "fp16" => TorchSharp.torch.ScalarType.Float16, _ => TorchSharp.torch.ScalarType.Float32 };
             using var model = CausalLm.Create(modelConfig, scalar);
             model.InitializeWeights(parse.GetValue(seed));
             var path = parse.GetValue(dir)!;
             var shardBytes = CheckpointShards.ParseSize(parse.GetValue(shard)!) ?? throw new UserInputException($"--max-shard-size: expected a size such as 2GB or 500MB, found \"{parse.GetValue(shard)}\"");
             Checkpoint.Save(path, model, tokenizer, shardBytes: shardBytes);
-            io.Out.WriteLine($"wrote {path}: {modelConfig.ParameterCount():N0} parameters ({DTypes.ToConfigName(scalar)}), {modelConfig.NumHiddenLayers} layers, vocab {modelConfig.VocabSize}");
+            io.Out.WriteLine($"wrote {path}: {modelConfig.ParameterCount():N0} parameters ({DTypes.ToConfigName(scalar)}), {modelConfig.NumHiddenLayers} layers, vocab {modelConfig.VocabSize}, tokenizer of {tokenizer.VocabSize} ids");
             return 0;
         });
         return command;
+    }
+
+    static ITokenizer LoadTokenizer(string dir)
+    {
+        var file = Directory.Exists(dir) ? Path.Combine(dir, Checkpoint.TokenizerFile) : dir;
+        if (!File.Exists(file)) throw new UserInputException($"--tokenizer: {file} not found (expected a directory with tokenizer.json)");
+        return TokenizerJson.Load(file);
     }
 }

@@ -52,7 +52,8 @@ public sealed class WeightLease(Abstractions.WeightsManifestWire manifest, Poole
 /// </summary>
 public sealed class WeightBufferPool
 {
-    const int SparePerSize = 2;
+    /// <summary>Spares kept per size: 2, or 1 for buffers over <see cref="WeightCache.LargeVersionBytes"/> (each is a whole model).</summary>
+    static int SparePerSize(long length) => length > WeightCache.LargeVersionBytes ? 1 : 2;
     readonly Dictionary<long, Stack<WeightBuffer>> _spare = [];
     readonly Lock _lock = new();
 
@@ -71,7 +72,7 @@ public sealed class WeightBufferPool
         lock (_lock)
         {
             if (!_spare.TryGetValue(buffer.Length, out var stack)) _spare[buffer.Length] = stack = new Stack<WeightBuffer>();
-            if (stack.Count < SparePerSize) stack.Push(buffer);
+            if (stack.Count < SparePerSize(buffer.Length)) stack.Push(buffer);
         }
     }
 }

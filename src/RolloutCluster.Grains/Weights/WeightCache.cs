@@ -23,7 +23,15 @@ public sealed record CachedWeights(WeightsManifestWire Manifest, PooledBuffer Bu
 /// </summary>
 public sealed partial class WeightCache(IGrainFactory grains, PublishedWeights published, WeightBufferPool pool, ILogger<WeightCache> logger)
 {
-    const int KeptVersions = 4;
+    /// <summary>
+    /// Versions kept per job: 4 while they are small, 2 (the newest and the one before it) once a
+    /// version passes <see cref="LargeVersionBytes"/> — four copies of a 2 GB model would hold 8 GB on
+    /// every silo. An older version asked for again (staleness &gt; 1) is fetched again.
+    /// </summary>
+    int KeptVersions => Volatile.Read(ref _lastBytes) > LargeVersionBytes ? 2 : 4;
+
+    public const long LargeVersionBytes = 256L << 20;
+    long _lastBytes;
     readonly Dictionary<(string Job, long Epoch, long Version), Task<CachedWeights>> _entries = [];
     readonly Lock _lock = new();
 
@@ -76,6 +84,7 @@ public sealed partial class WeightCache(IGrainFactory grains, PublishedWeights p
             if (local.Manifest.Checksum == manifest.Checksum)
             {
                 LastRoute = "local";
+                Volatile.Write(ref _lastBytes, manifest.TotalBytes);
                 return new CachedWeights(manifest, local.Buffer);
             }
             local.Buffer.Release();
@@ -106,6 +115,7 @@ public sealed partial class WeightCache(IGrainFactory grains, PublishedWeights p
                 route = "chunks";
             }
             LastRoute = route;
+            Volatile.Write(ref _lastBytes, manifest.TotalBytes);
             LogFetched(logger, job, version, manifest.TotalBytes, route, clock.Elapsed.TotalMilliseconds);
             return new CachedWeights(manifest, rented);
         }

@@ -23,7 +23,7 @@ public sealed class ExampleJobTests
     static string Shared(params string[] path) => Path.GetFullPath(Path.Combine([RepoPaths.Root, "..", "shared", "data", .. path]));
 
     /// <summary>The examples name ../shared/data relative to the repository; tests point at it absolutely (the working directory is the test host's).</summary>
-    static string[] Data(string example) => example.StartsWith("gsm8k", StringComparison.Ordinal)
+    static string[] Data(string example) => example.Contains("gsm8k", StringComparison.Ordinal)
         ? ["--set", $"task.dataset={Shared("gsm8k", "train.jsonl")}", "--set", $"task.test={Shared("gsm8k", "test.jsonl")}"]
         : ["--set", $"task.dataset={Shared("humaneval", "HumanEval.jsonl")}"];
 
@@ -37,6 +37,21 @@ public sealed class ExampleJobTests
         (code, _, stderr) = await Cli(["validate", Example("gsm8k-grpo.yaml"), "--set", "stages.grpo.steps=three", .. Data("gsm8k")]);
         Assert.Equal(CliApp.BadInput, code);
         Assert.Equal("error: --set stages.grpo.steps=three: stages[0].steps: expected an integer, found \"three\"", stderr.Trim());
+    }
+
+    [Fact]
+    public async Task The_qwen_example_validates_with_qwens_tokenizer_and_chat_template()
+    {
+        // A tiny model under Qwen's real tokenizer stands in for the 494M-parameter one the example names.
+        var model = TinyModels.TempDir();
+        var (code, stdout, stderr) = await Cli("init", model, "--preset", "tiny", "--tokenizer", RolloutCluster.Tests.Oracle.NodeOracle.Model("qwen3"));
+        Assert.True(code == 0, stderr);
+        Assert.Contains("tokenizer of 151669 ids", stdout);
+        (code, stdout, stderr) = await Cli(["validate", Example("qwen2.5-0.5b-gsm8k.yaml"), "--set", $"model.checkpoint={model}", "--set", "model.lora.rank=16", .. Data("gsm8k")]);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("(gsm8k): 7473 train rows, 1319 test rows", stdout);
+        Assert.Contains("template chat", stdout);
+        Assert.Contains("LoRA rank 16 alpha 32 on q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj", stdout);
     }
 
     [Trait("speed", "slow")]   // a whole job
