@@ -6,8 +6,14 @@ namespace RolloutCluster.Abstractions;
 /// </summary>
 public interface IGeneratorGrain : IGrainWithStringKey
 {
-    /// <summary>Samples and scores G completions for each problem of the request.</summary>
+    /// <summary>
+    /// Samples and scores G completions for each problem of the request. Allowed 30 minutes instead
+    /// of Orleans' 30 seconds: a slice of a real model's rollouts on a CPU takes minutes (a 0.5B model's
+    /// first call also fetches its weights), and a timed-out call was retried while the first still ran,
+    /// doubling the work and the memory; a dead silo is found by membership, not by this timeout.
+    /// </summary>
     [Alias("generate")]
+    [ResponseTimeout("00:30:00")]
     Task<GenerateResult> GenerateAsync(GenerateRequest request, CancellationToken cancellation = default);
 }
 

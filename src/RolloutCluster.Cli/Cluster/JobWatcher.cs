@@ -13,14 +13,30 @@ public static class JobWatcher
 {
     public static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>Consecutive timed-out polls (30 s each) after which the watcher gives up: 10 minutes without an answer.</summary>
+    const int MaxTimeouts = 20;
+
     public static async Task<(JobInfo Job, List<(string Label, EvalResult Result)> Evaluations)> FollowAsync(IControlGrain control, string job,
         IJobObserver observer, TimeProvider time, CancellationToken cancellation = default)
     {
         var evaluations = new List<(string, EvalResult)>();
-        int next = 0;
+        int next = 0, timeouts = 0;
         while (true)
         {
-            var page = await control.WatchAsync(job, next);
+            ProgressPage page;
+            try
+            {
+                page = await control.WatchAsync(job, next);
+                timeouts = 0;
+            }
+            catch (TimeoutException) when (++timeouts < MaxTimeouts)
+            {
+                // A cluster too busy to answer a poll in time (a machine short of memory, a long GC) is
+                // not a failed job: say so once and keep following it.
+                if (timeouts == 1) observer.Note($"the cluster did not answer a progress poll in time; still following {job}");
+                await Task.Delay(Poll, time, cancellation);
+                continue;
+            }
             foreach (var e in page.Events) Replay(e, observer, evaluations);
             next = page.Next;
             if (page.Job.State is JobState.Completed or JobState.Failed or JobState.Cancelled)
