@@ -24,7 +24,11 @@ public sealed class InstantGeneratorGrain(WeightCache cache, GeneratorActivity a
         var clock = System.Diagnostics.Stopwatch.StartNew();
         using var weights = await cache.LeaseAsync(request.Job, request.Epoch, request.Version);
         double weightsSeconds = clock.Elapsed.TotalSeconds;
-        _tokenizer ??= TokenizerJson.Parse(weights.Manifest.TokenizerJson, weights.Manifest.EosToken, "benchmark tokenizer");
+        if (_tokenizer is null)
+        {
+            var wire = await GrainFactory.GetGrain<ILearnerGrain>(request.Job).GetTokenizerAsync();
+            _tokenizer = TokenizerJson.Parse(wire.Json, wire.EosToken, "benchmark tokenizer");
+        }
         var groups = request.Problems.Select((p, i) =>
         {
             var completions = Enumerable.Range(0, request.GroupSize).Select(i =>
