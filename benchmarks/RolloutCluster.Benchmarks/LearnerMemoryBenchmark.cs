@@ -27,6 +27,7 @@ public static class LearnerMemoryBenchmark
         if (args.Int("layers", 0) is > 0 and var layers) config = config with { NumHiddenLayers = layers };
         using var model = new CausalLm(config);
         model.InitializeWeights(3);
+        model.ActivationCheckpointing = args.Get("checkpointing", "no") == "yes";
         var random = new Random(5);
         int[] Tokens(int n) => Enumerable.Range(0, n).Select(_ => random.Next(config.VocabSize)).ToArray();
         var batch = Enumerable.Range(0, rows).Select(_ =>
@@ -46,6 +47,7 @@ public static class LearnerMemoryBenchmark
         {
             scenario = "learner_memory",
             mode,
+            activation_checkpointing = model.ActivationCheckpointing,
             preset,
             layers = config.NumHiddenLayers,
             parameters,

@@ -44,6 +44,20 @@ public sealed partial class CausalLm : nn.Module
     /// <summary>The generation_config.json the model was loaded with (eos id lists, sampling defaults), written back on save; null for new models.</summary>
     public System.Text.Json.Nodes.JsonObject? GenerationConfig { get; set; }
 
+    /// <summary>
+    /// Recompute each decoder layer's activations in the backward pass instead of keeping them
+    /// (<see cref="CheckpointedLayer"/>): less memory for one more forward pass per training step.
+    /// </summary>
+    public bool ActivationCheckpointing
+    {
+        get => _model.ActivationCheckpointing;
+        set
+        {
+            if (value && Lora is { Dropout: > 0 }) throw new InvalidOperationException("activation checkpointing recomputes each layer, which LoRA dropout would make differ; set lora dropout to 0");
+            _model.ActivationCheckpointing = value;
+        }
+    }
+
     /// <summary>The device the parameters live on.</summary>
     public Device Device => _model.EmbeddingWeight.device;
 

@@ -27,6 +27,9 @@ public sealed class DecoderStack : nn.Module
         register_module("rotary_emb", _rope);
     }
 
+    /// <summary>Recompute each layer's activations in the backward pass instead of keeping them (<see cref="CheckpointedLayer"/>).</summary>
+    public bool ActivationCheckpointing { get; set; }
+
     /// <summary>The decoder layers in order.</summary>
     public IReadOnlyList<DecoderLayer> Layers => [.. _layers];
 
@@ -38,7 +41,13 @@ public sealed class DecoderStack : nn.Module
     {
         var x = _embed.forward(ids);                  // (B, T, C)
         var (cos, sin) = _rope.Tables(positions);     // (B, 1, T, D)
-        foreach (var layer in _layers) x = layer.Forward(x, cos, sin, mask, cache);
+        // Checkpointing only where activations would be kept for a backward pass: training, no cache.
+        bool checkpoint = ActivationCheckpointing && cache is null && training && is_grad_enabled();
+        // A checkpointed layer joins the graph only through a tensor input that requires grad; with a
+        // frozen embedding (LoRA) none does, so the embeddings stand in (Hugging Face's enable_input_require_grads).
+        if (checkpoint && !x.requires_grad) x = x.detach().requires_grad_(true);
+        foreach (var layer in _layers)
+            x = checkpoint ? CheckpointedLayer.Forward(layer, x, cos, sin, mask) : layer.Forward(x, cos, sin, mask, cache);
         cache?.Advance(ids.shape[1]);
         return _norm.forward(x);                      // (B, T, C)
     }
