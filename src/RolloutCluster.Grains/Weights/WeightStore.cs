@@ -38,22 +38,22 @@ public sealed class WeightStore(Func<string?> transferEndpoint, WeightBufferPool
     {
         var model = policy.Model;
         _tokenizer ??= new TokenizerWire(TokenizerJson.ToJson(policy.Tokenizer), policy.Tokenizer.Decode([policy.Tokenizer.EosId]));
-        string configJson = JsonSerializer.Serialize(model.Config), dtype = DTypes.ToConfigName(model.DType);
+        string configJson = JsonSerializer.Serialize(model.Config), dtype = DTypes.ToConfigName(policy.SampleDType);
         string? loraJson = model.Lora is { } lora ? JsonSerializer.Serialize(lora) : null;
         if (loraJson is not null && Manifest(BaseVersion) is null)
         {
-            var (baseBuffer, baseManifest) = Pack(model, name => !CausalLm.IsLora(name));
+            var (baseBuffer, baseManifest) = Pack(model, name => !CausalLm.IsLora(name), policy.SampleDType);
             Keep(BaseVersion, Describe(job, BaseVersion, configJson, baseManifest, dtype), baseBuffer, long.MinValue);
         }
-        var (buffer, manifest) = Pack(model, loraJson is null ? null : CausalLm.IsLora);
+        var (buffer, manifest) = loraJson is null ? Pack(model, null, policy.SampleDType) : Pack(model, CausalLm.IsLora, null);   // adapters stay float32
         var wire = Describe(job, version, configJson, manifest, dtype) with { LoraConfigJson = loraJson, BaseChecksum = loraJson is null ? null : Manifest(BaseVersion)!.Checksum };
         Keep(version, wire, buffer, forgetBelow ?? long.MinValue);
     }
 
-    (PooledBuffer Buffer, WeightManifest Manifest) Pack(CausalLm model, Func<string, bool>? include)
+    (PooledBuffer Buffer, WeightManifest Manifest) Pack(CausalLm model, Func<string, bool>? include, TorchSharp.torch.ScalarType? dtype)
     {
         PooledBuffer? rented = null;
-        var (_, manifest) = WeightPack.Pack(model, length => (rented = pool.Rent(length)).Buffer, include);
+        var (_, manifest) = WeightPack.Pack(model, length => (rented = pool.Rent(length)).Buffer, include, dtype);
         return (rented!, manifest);
     }
 

@@ -18,14 +18,19 @@ public sealed record WeightManifest(IReadOnlyList<PackedTensor> Tensors, long To
 public static class WeightPack
 {
     /// <summary>Copies every parameter (those include accepts by name, when given), in named_parameters order, into one buffer.</summary>
-    public static (WeightBuffer Buffer, WeightManifest Manifest) Pack(nn.Module model, Func<string, bool>? include = null) =>
-        Pack(model, length => new WeightBuffer(length), include);
+    public static (WeightBuffer Buffer, WeightManifest Manifest) Pack(nn.Module model, Func<string, bool>? include = null, ScalarType? dtype = null) =>
+        Pack(model, length => new WeightBuffer(length), include, dtype);
 
-    /// <summary>As <see cref="Pack(nn.Module, Func{string, bool})"/>, into a buffer from allocate(total bytes) — a reused one, say — which must have exactly that length.</summary>
-    public static (WeightBuffer Buffer, WeightManifest Manifest) Pack(nn.Module model, Func<long, WeightBuffer> allocate, Func<string, bool>? include = null)
+    /// <summary>
+    /// As <see cref="Pack(nn.Module, Func{string, bool}, ScalarType?)"/>, into a buffer from allocate(total bytes) — a reused
+    /// one, say — which must have exactly that length. dtype converts floating-point tensors on the way
+    /// (generators sampling in bf16 from an fp32 learner receive half the bytes).
+    /// </summary>
+    public static (WeightBuffer Buffer, WeightManifest Manifest) Pack(nn.Module model, Func<long, WeightBuffer> allocate, Func<string, bool>? include = null, ScalarType? dtype = null)
     {
         var parameters = model.named_parameters().Where(p => include?.Invoke(p.name) ?? true).ToList();
-        long total = parameters.Sum(p => p.parameter.NumberOfElements * p.parameter.ElementSize);
+        ScalarType Target(Tensor p) => dtype is { } d && p.is_floating_point() ? d : p.dtype;
+        long total = parameters.Sum(p => p.parameter.NumberOfElements * DTypes.ElementSize(Target(p.parameter)));
         var buffer = allocate(total);
         if (buffer.Length != total) throw new ArgumentException($"allocate({total}) returned {buffer.Length} bytes", nameof(allocate));
         var entries = new List<PackedTensor>(parameters.Count);
@@ -33,7 +38,7 @@ public static class WeightPack
         foreach (var (name, p) in parameters)
         {
             using var scope = NewDisposeScope();
-            var t = p.detach().cpu().contiguous();   // the parameter itself when it is a contiguous CPU tensor: no copy
+            var t = p.detach().to(Target(p)).cpu().contiguous();   // the parameter itself when it is a contiguous CPU tensor of that dtype: no copy
             long start = offset;
             TensorBytes.ForEachPiece(t, (at, piece) => buffer.Write(start + at, piece.bytes));
             long length = t.NumberOfElements * t.ElementSize;

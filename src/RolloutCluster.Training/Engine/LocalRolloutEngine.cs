@@ -32,8 +32,8 @@ public sealed class LocalRolloutEngine(Policy policy, RewardSets rewards, bool o
     public Task<long> PublishAsync(long? forgetBelow, CancellationToken cancellation)
     {
         bool lora = policy.Model.Lora is not null;
-        if (lora) _base ??= WeightPack.Pack(policy.Model, name => !CausalLm.IsLora(name));
-        var packed = WeightPack.Pack(policy.Model, lora ? CausalLm.IsLora : null);
+        if (lora) _base ??= WeightPack.Pack(policy.Model, name => !CausalLm.IsLora(name), policy.SampleDType);
+        var packed = WeightPack.Pack(policy.Model, lora ? CausalLm.IsLora : null, lora ? null : policy.SampleDType);   // adapters stay float32
         _versionBytes = packed.Manifest.TotalBytes;
         lock (_lock)
         {
@@ -75,7 +75,7 @@ public sealed class LocalRolloutEngine(Policy policy, RewardSets rewards, bool o
 
     CausalLm Replica(long version)
     {
-        _replica ??= new PolicyReplica(policy.Model.Config, policy.Model.DType, policy.Model.Device, policy.Model.Lora);
+        _replica ??= new PolicyReplica(policy.Model.Config, policy.SampleDType, policy.Model.Device, policy.Model.Lora);
         if (_base is { } frozen) _replica.LoadBase(frozen.Buffer, frozen.Manifest);
         (WeightBuffer Buffer, WeightManifest Manifest) packed;
         lock (_lock)

@@ -14,6 +14,9 @@ public sealed class Policy(CausalLm model, ITokenizer tokenizer, PromptTemplate 
     readonly PromptBuilder _prompts = new(tokenizer, template, system);
 
     public CausalLm Model => model;
+
+    /// <summary>The dtype generators sample in (the versions they receive are converted to it); the model's own by default.</summary>
+    public TorchSharp.torch.ScalarType SampleDType { get; set; } = model.DType;
     public ITokenizer Tokenizer => tokenizer;
     public PromptTemplate Template => template;
 

@@ -76,7 +76,11 @@ public static class JobFile
             throw m.ErrorAt("device", $"expected auto, cpu, cuda or cuda:N, found \"{spec.Device}\"");
         if (checkpoint is not null && !File.Exists(Path.Combine(spec.Checkpoint!, "config.json")))
             throw m.ErrorAt("checkpoint", $"{spec.Checkpoint}: not a checkpoint directory (no config.json)");
-        spec = ParseLora(m, spec) with { ActivationCheckpointing = m.Bool("activation_checkpointing", false) };
+        spec = ParseLora(m, spec) with
+        {
+            ActivationCheckpointing = m.Bool("activation_checkpointing", false),
+            SampleDType = m.OptionalString("sample_dtype", "float32", "bfloat16", "float16"),
+        };
         if (spec.ActivationCheckpointing && spec.Lora is { Dropout: > 0 })
             throw m.ErrorAt("activation_checkpointing", "recomputing each layer needs it to compute the same thing twice; set lora.dropout to 0");
         m.Done();

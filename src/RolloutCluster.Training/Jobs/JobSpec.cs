@@ -31,8 +31,9 @@ public sealed record JobSpec
 /// <param name="Lora">Train LoRA adapters on a frozen base instead of the whole model (null: the whole model).</param>
 /// <param name="Adapter">A PEFT adapter directory whose weights the adapters start from (its settings are Lora's).</param>
 /// <param name="ActivationCheckpointing">Recompute each decoder layer's activations in the backward pass instead of keeping them.</param>
+/// <param name="SampleDType">The dtype generators sample in (float32, bfloat16, float16; null: the model's own); the learner keeps its own.</param>
 public sealed record ModelSpec(string? Preset, string? Checkpoint, long InitSeed, string Device, int Threads,
-    RolloutCluster.Model.Lora.LoraConfig? Lora = null, string? Adapter = null, bool ActivationCheckpointing = false);
+    RolloutCluster.Model.Lora.LoraConfig? Lora = null, string? Adapter = null, bool ActivationCheckpointing = false, string? SampleDType = null);
 
 /// <summary>
 /// The task: a dataset (builtin:arithmetic or a JSONL / JSON / Parquet file read with a format and a

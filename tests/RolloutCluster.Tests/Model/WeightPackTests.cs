@@ -62,6 +62,25 @@ public sealed class WeightPackTests
     }
 
     [Fact]
+    public void A_version_packed_for_bf16_generators_is_half_the_bytes_and_loads_into_a_bf16_replica()
+    {
+        using var source = TinyModels.Create(seed: 37);
+        var (full, fullManifest) = WeightPack.Pack(source);
+        var (half, manifest) = WeightPack.Pack(source, dtype: ScalarType.BFloat16);
+        Assert.Equal(fullManifest.TotalBytes / 2, manifest.TotalBytes);
+        Assert.All(manifest.Tensors, t => Assert.Equal("BF16", t.DType));
+        using var replica = new RolloutCluster.Training.Engine.PolicyReplica(source.Config, ScalarType.BFloat16, source.Device);
+        var model = replica.Load(0, half, manifest);
+        Assert.Equal(ScalarType.BFloat16, model.DType);
+        using var noGrad = no_grad();
+        var ids = tensor(new long[] { 5, 9, 12, 40, 41 }).unsqueeze(0);
+        var positions = arange(5, dtype: ScalarType.Int64).unsqueeze(0);
+        var gap = (model.Forward(ids, positions) - source.Forward(ids, positions)).abs().max().item<float>();
+        var scale = source.Forward(ids, positions).abs().max().item<float>();
+        Assert.True(gap > 0 && gap < 0.03 * scale, $"bf16 logits differ by {gap} (largest {scale})");   // the bf16 tolerance of the parity tests
+    }
+
+    [Fact]
     public void A_corrupted_buffer_is_refused_and_the_model_left_alone()
     {
         using var source = TinyModels.Create(seed: 33);

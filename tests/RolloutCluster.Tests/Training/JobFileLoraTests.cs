@@ -40,6 +40,7 @@ public sealed class JobFileLoraTests
     [InlineData("rank: 8", "rank: 8, dropout: 1.5", "model.lora.dropout: expected a number in [0, 0.99]")]
     [InlineData("rank: 8", "rank: 8, alpha: 0", "model.lora.alpha: expected a number > 0")]
     [InlineData("rank: 8", "rank: 8, scale: 2", "model.lora.scale")]
+    [InlineData("threads: 1,", "threads: 1, sample_dtype: int8,", "model.sample_dtype: expected one of float32, bfloat16, float16")]
     [InlineData("target_modules: [q_proj, v_proj] }", "target_modules: [q_proj, v_proj], dropout: 0.1 }, activation_checkpointing: true", "model.activation_checkpointing: recomputing each layer needs it to compute the same thing twice; set lora.dropout to 0")]
     public void Bad_lora_settings_are_named_with_their_position(string from, string to, string message)
     {
