@@ -32,9 +32,11 @@ public sealed class CheckpointedLayer : autograd.MultiTensorFunction<Checkpointe
         var saved = ctx.get_saved_variables();
         var layer = (DecoderLayer)ctx.get_data("layer");
         using var grad = enable_grad(true);
+        // The recomputed layer's tensors go when this layer's backward is done, not after the whole pass.
+        using var scope = NewDisposeScope();
         var input = saved[0].detach().requires_grad_(true);                            // (B, T, C)
         var output = layer.Forward(input, saved[1], saved[2], saved.Count > 3 ? saved[3] : null, null); // (B, T, C)
         autograd.backward([output], [gradOutputs[0]]);
-        return [input.grad!, null!, null!, null!, null!];
+        return [input.grad!.MoveToOuterDisposeScope(), null!, null!, null!, null!];
     }
 }
