@@ -183,7 +183,18 @@ public sealed class HostileProgramTests(SandboxFixture fixture)
         await using var sandbox = await SandboxFixture.OneLaneAsync();
         Assert.Equal("42", (await sandbox.RunAsync("print(6 * 7)")).Stdout.Trim());
         // The lane's processes die under it between runs (as if the machine had killed them).
-        foreach (int pid in sandbox.LaneProcesses().Single()) System.Diagnostics.Process.GetProcessById(pid).Kill();
+        // Each is gone before the next run starts: a process still dying then (a busy machine) failed the
+        // rebuilt lane once more and made a second rebuild (seen once, with another job on the cores).
+        var processes = sandbox.LaneProcesses().Single().Select(System.Diagnostics.Process.GetProcessById).ToList();
+        foreach (var process in processes)
+        {
+            if (!process.HasExited) process.Kill();   // killing the sandbox's root takes the rest of its tree with it
+        }
+        foreach (var process in processes)
+        {
+            process.WaitForExit();
+            process.Dispose();
+        }
         var result = await sandbox.RunAsync("print(6 * 7)");
         Assert.Equal(ExecutionVerdict.Exited, result.Verdict);
         Assert.Equal("42", result.Stdout.Trim());
