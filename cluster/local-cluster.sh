@@ -8,7 +8,9 @@
 #
 # State (pids, ports, logs, Redis data) lives in $ROLLOUT_CLUSTER_DIR (default runs/local-cluster);
 # jobs write under $ROLLOUT_RUNS (default runs/), shared by every silo. $ROLLOUT_CLI overrides how the
-# CLI is run (default: ./rollout, which builds it when stale).
+# CLI is run (default: ./rollout, which builds it when stale). $ROLLOUT_DEVICES sets the silos' --devices
+# (default auto); $ROLLOUT_LEARNER_SILOS=K starts the first K silos with --devices none: no generators,
+# and the cluster places learners there (a learner's weights, gradients and optimizer state alone).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 state="${ROLLOUT_CLUSTER_DIR:-$root/runs/local-cluster}"
@@ -60,11 +62,12 @@ up() {
   # silos on 2 cores, spinning cost the weight broadcast ~10%: benchmarks/README.md).
   export DOTNET_ThreadPool_UnfairSemaphoreSpinLimit="${DOTNET_ThreadPool_UnfairSemaphoreSpinLimit:-0}"
   for i in $(seq 1 "$n"); do
-    local silo gateway dashboard
+    local silo gateway dashboard devices="${ROLLOUT_DEVICES:-auto}"
+    [ "$i" -le "${ROLLOUT_LEARNER_SILOS:-0}" ] && devices=none
     silo="$(free_port)"; gateway="$(free_port)"; dashboard="$(free_port)"
     [ "$i" -eq 1 ] && ! (exec 3<>/dev/tcp/127.0.0.1/8080) 2>/dev/null && dashboard=8080
     (cd "$root" && exec "${cli[@]}" silo --redis "$connection" --silo-port "$silo" --gateway-port "$gateway" \
-      --dashboard-port "$dashboard" --runs-directory "$runs" --devices "${ROLLOUT_DEVICES:-auto}") > "$state/silo-$i.log" 2>&1 &
+      --dashboard-port "$dashboard" --runs-directory "$runs" --devices "$devices") > "$state/silo-$i.log" 2>&1 &
     echo $! > "$state/silo-$i.pid"
     echo "$silo $gateway $dashboard" > "$state/silo-$i.ports"
   done

@@ -5,11 +5,15 @@ using RolloutCluster.Abstractions;
 
 namespace RolloutCluster.Grains;
 
-/// <summary>The devices this silo samples on: "cuda:0", "cuda:1"… when CUDA is present and wanted, else "cpu".</summary>
+/// <summary>
+/// The devices this silo samples on: "cuda:0", "cuda:1"… when CUDA is present and wanted, else "cpu";
+/// none for a silo that hosts learners and verifiers only.
+/// </summary>
 public sealed record SiloDevices(IReadOnlyList<string> Devices)
 {
     public static SiloDevices Discover(string requested = "auto")
     {
+        if (requested == "none") return new([]);
         if (requested == "cpu") return new(["cpu"]);
         int cuda = Model.TorchDevices.CudaDeviceCount;
         return cuda > 0 ? new(Enumerable.Range(0, cuda).Select(i => $"cuda:{i}").ToList()) : new(["cpu"]);

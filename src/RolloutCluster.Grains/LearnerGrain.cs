@@ -15,6 +15,7 @@ namespace RolloutCluster.Grains;
 /// if its silo dies, the next <see cref="EnsureRunningAsync"/> (the silos' <c>JobKeeper</c> asks every
 /// few seconds) activates it elsewhere and it continues from the latest resumable checkpoint.
 /// </summary>
+[LearnerPlacement]
 public sealed partial class LearnerGrain(
     [PersistentState("job", RolloutStorage.Name)] IPersistentState<LearnerRecord> record,
     ILocalSiloDetails silo, LearnerOptions options, PublishedWeights published, TimeProvider time, ILogger<LearnerGrain> logger) : Grain, ILearnerGrain

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Hosting;
 using Orleans.Configuration;
+using Orleans.Runtime.MembershipService.SiloMetadata;
 using RolloutCluster.Grains;
 using RolloutCluster.Rewards.Sandbox;
 using RolloutCluster.Grains.Weights;
@@ -13,6 +14,9 @@ public static class RolloutSiloServices
     public static ISiloBuilder AddRolloutCluster(this ISiloBuilder silo, SiloConfig config)
     {
         silo.AddPlacementDirector<SiloKeyedPlacementStrategy, SiloKeyedPlacementDirector>();
+        silo.AddPlacementDirector<LearnerPlacementStrategy, LearnerPlacementDirector>();
+        var devices = SiloDevices.Discover(config.Devices);
+        silo.UseSiloMetadata(new Dictionary<string, string> { [SiloRole.GeneratorsKey] = devices.Devices.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) });
         silo.Services.AddSingleton(TimeProvider.System);
         // Job state: in Redis beside the membership table when the cluster has one, so it outlives any silo.
         if (config.Redis is { } redis) silo.AddRedisGrainStorage(RolloutStorage.Name, o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(redis));
@@ -26,7 +30,7 @@ public static class RolloutSiloServices
             : WeightTransferOptions.Off);
         silo.Services.AddHostedService<WeightServer>();
         silo.Services.AddSingleton<GeneratorActivity>();
-        silo.Services.AddSingleton(SiloDevices.Discover(config.Devices));
+        silo.Services.AddSingleton(devices);
         silo.Services.AddSingleton(new SandboxOptions
         {
             Isolation = config.SandboxIsolation switch { "none" => SandboxIsolation.None, "no-cgroups" => SandboxIsolation.NoCgroups, _ => SandboxIsolation.Full },

@@ -24,7 +24,10 @@ public sealed record SiloConfig
     /// <summary>The Orleans dashboard and /metrics (Prometheus); 0 turns the web listener off.</summary>
     public int DashboardPort { get; init; } = 8080;
 
-    /// <summary>"auto" (every CUDA device, else the CPU) or "cpu": one generator grain per device.</summary>
+    /// <summary>
+    /// "auto" (every CUDA device, else the CPU) or "cpu": one generator grain per device; "none": no
+    /// generators, and learners are placed here first (a learner silo).
+    /// </summary>
     public string Devices { get; init; } = "auto";
 
     /// <summary>Code sandbox isolation for code rewards: full, no-cgroups or none.</summary>
@@ -73,7 +76,7 @@ public sealed record SiloConfig
         : DashboardPort is < 0 or > 65535 ? $"Rollout:DashboardPort must be a port number or 0, found {DashboardPort}"
         : !System.Net.IPAddress.TryParse(ListenAddress, out _) ? $"Rollout:ListenAddress must be an IP address, found \"{ListenAddress}\""
         : AdvertisedAddress is { } a && !System.Net.IPAddress.TryParse(a, out _) ? $"Rollout:AdvertisedAddress must be an IP address, found \"{a}\""
-        : Devices is not ("auto" or "cpu") ? $"Rollout:Devices must be auto or cpu, found \"{Devices}\""
+        : Devices is not ("auto" or "cpu" or "none") ? $"Rollout:Devices must be auto, cpu or none, found \"{Devices}\""
         : SandboxIsolation is not ("full" or "no-cgroups" or "none") ? $"Rollout:SandboxIsolation must be full, no-cgroups or none, found \"{SandboxIsolation}\""
         : WeightTransfer is not ("auto" or "tcp" or "grain") ? $"Rollout:WeightTransfer must be auto, tcp or grain, found \"{WeightTransfer}\""
         : WeightTransferPort is < 0 or > 65535 ? $"Rollout:WeightTransferPort must be a port number or 0, found {WeightTransferPort}"

@@ -18,7 +18,7 @@ public static class SiloCommand
         var gatewayPort = new Option<int?>("--gateway-port") { Description = "Client gateway port (default 30000)" };
         var listen = new Option<string?>("--listen") { Description = "Address to listen on (default 127.0.0.1)" };
         var advertise = new Option<string?>("--advertise") { Description = "Address other silos reach this one at (default: the listen address)" };
-        var devices = new Option<string?>("--devices") { Description = "auto (CUDA devices, else CPU) or cpu" };
+        var devices = new Option<string?>("--devices") { Description = "auto (CUDA devices, else CPU), cpu, or none (no generators: a silo for learners)" };
         var runs = new Option<string?>("--runs-directory") { Description = "Where jobs write runs/<job> unless submitted with a run directory (default runs; a shared volume on several nodes)" };
         var tls = new Option<string?>("--tls-certificate") { Description = "PKCS#12 cluster certificate: TLS between silos and clients, peers must present the same one" };
         var weights = new Option<string?>("--weight-transfer") { Description = "How other silos fetch this silo's learner weights: auto (tcp unless TLS), tcp or grain (chunks through grain calls)" };

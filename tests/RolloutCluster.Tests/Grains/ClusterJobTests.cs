@@ -17,7 +17,7 @@ public sealed class ClusterJobTests(ClusterFixture fixture)
     /// A GRPO job small enough for a test. The language reward (share of Latin letters) differs
     /// between random completions, so groups have signal and the learner steps from the start.
     /// </summary>
-    static string Job(string name, int staleness = 0, int steps = 6) => $$"""
+    internal static string Job(string name, int staleness = 0, int steps = 6) => $$"""
         name: {{name}}
         seed: 5
         model: { preset: tiny, init_seed: 3, threads: 1 }
