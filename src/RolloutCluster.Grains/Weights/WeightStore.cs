@@ -40,6 +40,9 @@ public sealed class WeightStore(Func<string?> transferEndpoint, WeightBufferPool
         _tokenizer ??= new TokenizerWire(TokenizerJson.ToJson(policy.Tokenizer), policy.Tokenizer.Decode([policy.Tokenizer.EosId]));
         string configJson = JsonSerializer.Serialize(model.Config), dtype = DTypes.ToConfigName(policy.SampleDType);
         string? loraJson = model.Lora is { } lora ? JsonSerializer.Serialize(lora) : null;
+        // Versions no longer needed go before the new one is packed, so their buffer can take it: a learner
+        // holds one packed copy at a time under max_staleness 0, not two (2 GB at Qwen2.5-0.5B's size).
+        Forget(forgetBelow ?? long.MinValue, keep: version);
         if (loraJson is not null && Manifest(BaseVersion) is null)
         {
             var (baseBuffer, baseManifest) = Pack(model, name => !CausalLm.IsLora(name), policy.SampleDType);
@@ -76,9 +79,16 @@ public sealed class WeightStore(Func<string?> transferEndpoint, WeightBufferPool
         {
             if (_versions.Remove(version, out var replaced)) replaced.Buffer.Release();
             _versions[version] = (wire, buffer);
-            foreach (var old in _versions.Keys.Where(v => v < oldestNeeded && v != version && v != BaseVersion).ToList())
-                if (_versions.Remove(old, out var dropped)) dropped.Buffer.Release();
         }
+        Forget(oldestNeeded, version);
+    }
+
+    /// <summary>Drops the versions below oldestNeeded other than keep and the base; readers holding leases finish first.</summary>
+    void Forget(long oldestNeeded, long keep)
+    {
+        lock (_lock)
+            foreach (var old in _versions.Keys.Where(v => v < oldestNeeded && v != keep && v != BaseVersion).ToList())
+                if (_versions.Remove(old, out var dropped)) dropped.Buffer.Release();
     }
 
     /// <summary>Drops every version (the learner activation is going away); readers holding leases finish first.</summary>

@@ -1,3 +1,4 @@
+using RolloutCluster.Model.Weights;
 using RolloutCluster.Data;
 using RolloutCluster.Grains;
 using RolloutCluster.Training.Engine;
@@ -49,9 +50,13 @@ public sealed class WeightBufferPoolTests
         var v1 = lease.Buffer;
         lease.Dispose();
         lease.Dispose();                                    // idempotent
-        store.Publish("job", 4, forgetBelow: 4, policy);   // v1's array is spare now (the latest returned): reused
-        using var v4 = store.Borrow(4)!;
-        Assert.Same(v1, v4.Buffer);
-        Assert.Equal(store.Manifest(4)!.Checksum, v4.Buffer.Checksum());
+        WeightBuffer v3Buffer;
+        using (var v3 = store.Borrow(3)!) v3Buffer = v3.Buffer;
+        store.Publish("job", 4, forgetBelow: 4, policy);   // v3 goes before v4 is packed, so v4 takes its buffer: one packed copy at a time
+        using (var v4 = store.Borrow(4)!) Assert.Same(v3Buffer, v4.Buffer);
+        store.Publish("job", 5, forgetBelow: 4, policy);   // v4 stays: v5 takes the spare, v1's array, free since its lease ended
+        using var v5 = store.Borrow(5)!;
+        Assert.Same(v1, v5.Buffer);
+        Assert.Equal(store.Manifest(5)!.Checksum, v5.Buffer.Checksum());
     }
 }
