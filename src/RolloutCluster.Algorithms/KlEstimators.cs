@@ -26,11 +26,15 @@ public static class KlEstimators
 
     public static Tensor K2(Tensor logProbs, Tensor refLogProbs) => 0.5 * (logProbs - refLogProbs).square();
 
-    /// <summary>k3, with the log-ratio clamped to ±20 so one outlier token cannot overflow exp.</summary>
+    /// <summary>
+    /// k3, capped at 10 as veRL caps it (its low_var_kl): past a log-ratio of about ±2.5 the estimate grows
+    /// like e^|x| (4.85e8 at 20) and so does its gradient, so one token far from the reference would
+    /// outweigh the whole batch's policy gradient; capped, such a token adds at most 10 and no gradient.
+    /// </summary>
     public static Tensor K3(Tensor logProbs, Tensor refLogProbs)
     {
         var x = (refLogProbs - logProbs).clamp(-20, 20);   // (B, L)
-        return x.exp() - x - 1;
+        return (x.exp() - x - 1).clamp_max(10);
     }
 
     /// <summary>KL penalty term: coefficient · aggregate(estimator(logπ, logπ_ref)); metrics actor/kl and actor/kl_loss.</summary>

@@ -6,14 +6,19 @@ namespace RolloutCluster.Algorithms;
 /// <summary>Settings of the clipped policy-gradient loss.</summary>
 /// <param name="ClipLow">ε_low: ratio floor 1 - ε_low for positive advantages.</param>
 /// <param name="ClipHigh">ε_high: ratio ceiling 1 + ε_high (DAPO clip-higher: 0.28 with ε_low 0.2).</param>
-/// <param name="DualClip">c &gt; 1: caps the loss of negative-advantage tokens at -A·c (Ye et al. 2020); null = off.</param>
+/// <param name="DualClip">
+/// c &gt; 1: caps the loss of negative-advantage tokens at -A·c (dual-clip PPO, Ye et al. 2020); null = off.
+/// On by default at 3, as in veRL: it binds only where a negative-advantage token's ratio passes c, which
+/// needs several updates per batch (ppo_epochs, mini_batches) or stale rollouts, and there it keeps
+/// one token's loss from growing with its ratio.
+/// </param>
 /// <param name="IsCap">Truncation of the importance weight π_old/π_behaviour for stale rollouts.</param>
 /// <param name="Aggregation">A <see cref="LossAggregation"/> mode.</param>
 /// <param name="Budget">Token budget for seq-mean-token-sum-norm.</param>
 public sealed record PolicyLossConfig(
     double ClipLow = 0.2,
     double ClipHigh = 0.28,
-    double? DualClip = null,
+    double? DualClip = 3.0,
     double IsCap = 2.0,
     string Aggregation = LossAggregation.TokenMean,
     int Budget = 0);

@@ -16,7 +16,7 @@ namespace RolloutCluster.Training.Stages;
 public sealed record GrpoStageSpec(string Name, int Steps, OptimizerConfig Optimizer, int MicroBatchSize, double? TimeLimitMinutes,
     int PromptsPerStep, int GroupSize, SamplingSpec Sampling, string Advantage, PolicyLossConfig Loss, double KlCoefficient, string KlEstimator,
     bool DynamicSampling, int MaxSamplingRounds, double Oversample, OverlongSpec Overlong, int MaxStaleness, bool ImportanceCorrection,
-    int MaxTokensPerMicroBatch = 0)
+    int MaxTokensPerMicroBatch = 0, int PpoEpochs = 1, int MiniBatches = 1)
     : StageSpec(Name, "grpo", Steps);
 
 /// <summary>
@@ -65,7 +65,10 @@ public sealed partial class GrpoStage : IStage
     static async Task<int> TrainAsync(GrpoStageSpec spec, StageContext context, PolicyReplica? reference, ResumePoint? resume, CancellationToken cancellation)
     {
         var policy = context.Policy;
-        using var optimizer = new TrainingOptimizer(policy.Model.TrainableParameters(), spec.Optimizer);
+        // warmup_steps and the schedule count learner steps; each step takes ppo_epochs x mini_batches updates.
+        int updates = spec.PpoEpochs * spec.MiniBatches;
+        using var optimizer = new TrainingOptimizer(policy.Model.TrainableParameters(),
+            spec.Optimizer with { WarmupSteps = spec.Optimizer.WarmupSteps * updates, TotalSteps = spec.Optimizer.TotalSteps * updates });
         var learner = new GrpoLearner(policy.Model, reference?.Model, optimizer, new GrpoLearnerConfig
         {
             Loss = spec.Loss,
@@ -75,6 +78,8 @@ public sealed partial class GrpoStage : IStage
             MaxTokensPerMicroBatch = spec.MaxTokensPerMicroBatch,
             Temperature = spec.Sampling.Temperature,
             ImportanceCorrection = spec.ImportanceCorrection,
+            PpoEpochs = spec.PpoEpochs,
+            MiniBatches = spec.MiniBatches,
         }, policy.Tokenizer.VocabSize, policy.Tokenizer.EosId);
         var estimator = Advantages.Registry.Get(spec.Advantage);
         var counted = new CountingEnumerator<Problem>(context.TrainStream(rl: true));

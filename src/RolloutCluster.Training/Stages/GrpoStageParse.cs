@@ -16,7 +16,7 @@ public sealed partial class GrpoStage
         var lossConfig = new PolicyLossConfig(
             loss?.Double("clip_low", 0.2, 0, 1) ?? 0.2,
             loss?.Double("clip_high", 0.28, 0, 10) ?? 0.28,
-            loss?.OptionalDouble("dual_clip", 1, exclusiveMin: true),
+            loss?.Double("dual_clip", 3.0, 1, exclusiveMin: true) ?? 3.0,
             loss?.Double("is_cap", 2.0, 0, exclusiveMin: true) ?? 2.0,
             loss?.String("aggregation", LossAggregation.TokenMean, [.. LossAggregation.Modes]) ?? LossAggregation.TokenMean,
             samplingSpec.MaxNewTokens);
@@ -35,7 +35,8 @@ public sealed partial class GrpoStage
             s.OptionalDouble("time_limit_minutes", 0, exclusiveMin: true), prompts, group, samplingSpec,
             s.String("advantage", "grpo", [.. Advantages.Registry.Names]), lossConfig, klCoefficient, klEstimator,
             s.Bool("dynamic_sampling", false), s.Int("max_sampling_rounds", 3, min: 1, max: 100), s.Double("oversample", 1.0, 1.0, 16.0), overlongSpec,
-            s.Int("max_staleness", 0, min: 0, max: 1000), s.Bool("importance_correction", true), s.Int("max_tokens_per_micro_batch", 0, min: 0));
+            s.Int("max_staleness", 0, min: 0, max: 1000), s.Bool("importance_correction", true), s.Int("max_tokens_per_micro_batch", 0, min: 0),
+            s.Int("ppo_epochs", 1, min: 1, max: 100), s.Int("mini_batches", 1, min: 1, max: prompts * group));
         // Everything one step samples is held until the learner has used it (and, ahead of it, up to
         // max_staleness more requests): a size no machine can hold is refused here, not at run time.
         double requests = (spec.DynamicSampling ? spec.Oversample : 1) * (1 + spec.MaxStaleness);

@@ -25,6 +25,19 @@ public sealed class KlAndFilterTests
     }
 
     [Fact]
+    public void K3_is_capped_at_ten_and_gives_no_gradient_past_the_cap()
+    {
+        // x = 20: e^20 - 21 = 4.85e8 uncapped. x = 2: e^2 - 3 = 4.389 stays.
+        var lp = tensor(new[] { -21f, -3f }).requires_grad_(true);
+        var kl = KlEstimators.K3(lp, tensor(new[] { -1f, -1f }));
+        Assert.Equal(10.0, kl[0].item<float>(), 5);
+        Assert.Equal(Math.Exp(2) - 3, kl[1].item<float>(), 4);
+        kl.sum().backward();
+        Assert.Equal(0.0, lp.grad![0].item<float>(), 6);
+        Assert.Equal(-(Math.Exp(2) - 1), lp.grad![1].item<float>(), 4);   // d/dlogπ of e^x - x - 1, x = logπ_ref - logπ
+    }
+
+    [Fact]
     public void Kl_penalty_is_coefficient_times_the_aggregated_estimate()
     {
         var lp = tensor(new float[,] { { -1, -1 }, { -1, -1 } });

@@ -42,6 +42,40 @@ public sealed class LearnerTests
         for (int i = 0; i < pa.Count; i++) Assert.True(pa[i].allclose(pb[i], rtol: 1e-4, atol: 1e-6), $"parameter {i}");
     }
 
+    static GrpoLearner Ppo(RolloutCluster.Model.Transformer.CausalLm model, TrainingOptimizer optimizer, int epochs, int minis) =>
+        new(model, null, optimizer, new GrpoLearnerConfig { MicroBatchSize = 2, PpoEpochs = epochs, MiniBatches = minis }, TinyModels.Tokenizer.VocabSize, TinyModels.Tokenizer.EosId);
+
+    [Fact]
+    public void One_update_per_batch_has_ratio_one_and_never_clips()
+    {
+        using var model = TinyModels.Create(seed: 54);
+        using var optimizer = new TrainingOptimizer(model.parameters(), new OptimizerConfig { LearningRate = 3e-2 });
+        var m = Ppo(model, optimizer, 1, 1).Step(Batch());
+        Assert.Equal(1, m["actor/updates"]);
+        Assert.Equal(0, m["actor/pg_clipfrac"]);
+        Assert.Equal(1.0, m["actor/ratio_max"], 6);
+        Assert.Equal(1.0, m["actor/ratio_min"], 6);
+    }
+
+    [Theory]
+    [InlineData(2, 1)]   // two epochs over the whole batch
+    [InlineData(1, 2)]   // one epoch, two mini-batches: the second is trained after the first's update
+    public void Later_updates_move_the_ratio_against_the_old_policy_and_clipping_binds(int epochs, int minis)
+    {
+        using var model = TinyModels.Create(seed: 54);
+        using var optimizer = new TrainingOptimizer(model.parameters(), new OptimizerConfig { LearningRate = 3e-2 });
+        var m = Ppo(model, optimizer, epochs, minis).Step(Batch());
+        Assert.Equal(2, m["actor/updates"]);
+        Assert.Equal(2, optimizer.StepsTaken);
+        Assert.True(m["actor/pg_clipfrac"] > 0, $"clip fraction {m["actor/pg_clipfrac"]}");
+        Assert.True(m["actor/ratio_max"] > 1.28 || m["actor/ratio_min"] < 0.8, $"ratios {m["actor/ratio_min"]} .. {m["actor/ratio_max"]}");
+        // The mismatch is measured against the weights that sampled, before any update: the same as with one update.
+        using var same = TinyModels.Create(seed: 54);
+        using var optSame = new TrainingOptimizer(same.parameters(), new OptimizerConfig { LearningRate = 3e-2 });
+        var single = Ppo(same, optSame, 1, 1).Step(Batch());
+        Assert.Equal(single["actor/logprob_mismatch_mean"], m["actor/logprob_mismatch_mean"], 4);
+    }
+
     [Fact]
     public void A_non_finite_gradient_is_skipped_and_the_weights_untouched()
     {

@@ -121,6 +121,20 @@ public sealed class JobFileTests
         Assert.Matches(@"job\.yaml:\d+:\d+: stages\[1\]\.optimizer\.lr: expected a number > 0, found -0\.0001", e.Message);
     }
 
+    [Fact]
+    public void Ppo_epochs_and_mini_batches_default_to_one_update_and_mini_batches_are_bounded_by_the_batch()
+    {
+        var rl = Assert.IsType<GrpoStageSpec>(JobFile.Load(Write(Valid)).Stages[1]);
+        Assert.Equal((1, 1), (rl.PpoEpochs, rl.MiniBatches));
+        var set = Valid.Replace("    prompts_per_step: 4\n", "    prompts_per_step: 4\n    ppo_epochs: 2\n    mini_batches: 4\n");
+        rl = Assert.IsType<GrpoStageSpec>(JobFile.Load(Write(set)).Stages[1]);
+        Assert.Equal((2, 4), (rl.PpoEpochs, rl.MiniBatches));
+        var defaults = Assert.IsType<GrpoStageSpec>(JobFile.Load(Write(Valid.Replace(", dual_clip: 3.0", ""))).Stages[1]);
+        Assert.Equal(3.0, defaults.Loss.DualClip);   // on by default, as in veRL
+        var e = Fails(Valid.Replace("    prompts_per_step: 4\n", "    prompts_per_step: 4\n    mini_batches: 17\n"));
+        Assert.Matches(@"job\.yaml:\d+:\d+: stages\[1\]\.mini_batches: expected an integer in \[1, 16\], found 17", e.Message);
+    }
+
     [Theory]
     [InlineData("aggregation: seq-mean-token-sum-norm", "aggregation: seq-mean", "stages[1].loss.aggregation: expected one of token-mean, seq-mean-token-mean, seq-mean-token-sum-norm")]
     [InlineData("estimator: k2", "estimator: k4", "stages[1].kl.estimator: expected one of k1, k2, k3")]
