@@ -24,11 +24,12 @@ public sealed record CachedWeights(WeightsManifestWire Manifest, PooledBuffer Bu
 public sealed partial class WeightCache(IGrainFactory grains, PublishedWeights published, WeightBufferPool pool, ILogger<WeightCache> logger)
 {
     /// <summary>
-    /// Versions kept per job: 4 while they are small, 2 (the newest and the one before it) once a
-    /// version passes <see cref="LargeVersionBytes"/> — four copies of a 2 GB model would hold 8 GB on
-    /// every silo. An older version asked for again (staleness &gt; 1) is fetched again.
+    /// Versions kept per job: 4 while they are small, 1 (the newest) once a version passes
+    /// <see cref="LargeVersionBytes"/>: beside the generator's own replica, every cached copy of a 2 GB
+    /// model is 2 GB more on every silo (with two kept, a 0.5B model's 3-silo job did not fit 24 GB). An
+    /// older version asked for again (stale rollouts) is fetched again.
     /// </summary>
-    int KeptVersions => Volatile.Read(ref _lastBytes) > LargeVersionBytes ? 2 : 4;
+    int KeptVersions => Volatile.Read(ref _lastBytes) > LargeVersionBytes ? 1 : 4;
 
     public const long LargeVersionBytes = 256L << 20;
     long _lastBytes;
@@ -44,12 +45,19 @@ public sealed partial class WeightCache(IGrainFactory grains, PublishedWeights p
         lock (_lock)
         {
             if (_entries.TryGetValue((job, epoch, version), out var existing) && !existing.IsFaulted) return existing;
-            var fetch = FetchAsync(job, version);
-            _entries[(job, epoch, version)] = fetch;
+            // Older versions past the kept number go before the fetch starts, so it can receive into
+            // their buffer (back in the pool once no generator reads it) rather than into fresh memory.
             // A LoRA job's base (WeightStore.BaseVersion) stays while newer versions come and go; an older epoch's base goes with its epoch.
-            foreach (var old in _entries.Keys.Where(k => k.Job == job && (k.Version != WeightStore.BaseVersion || k.Epoch < epoch))
-                         .OrderByDescending(k => (k.Epoch, k.Version)).Skip(KeptVersions).ToList())
-                if (_entries.Remove(old, out var dropped)) _ = dropped.ContinueWith(t => t.Result.Buffer.Release(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+            (string Job, long Epoch, long Version) key = (job, epoch, version);
+            foreach (var old in _entries.Keys.Append(key).Where(k => k.Job == job && (k.Version != WeightStore.BaseVersion || k.Epoch < epoch))
+                         .OrderByDescending(k => (k.Epoch, k.Version)).Skip(KeptVersions).Where(k => k != key).ToList())
+                if (_entries.Remove(old, out var dropped))
+                {
+                    if (dropped.IsCompletedSuccessfully) dropped.Result.Buffer.Release();
+                    else _ = dropped.ContinueWith(t => t.Result.Buffer.Release(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+                }
+            var fetch = FetchAsync(job, version);
+            _entries[key] = fetch;
             return fetch;
         }
     }
