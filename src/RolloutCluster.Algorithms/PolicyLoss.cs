@@ -15,19 +15,24 @@ namespace RolloutCluster.Algorithms;
 /// <param name="IsCap">Truncation of the importance weight π_old/π_behaviour for stale rollouts.</param>
 /// <param name="Aggregation">A <see cref="LossAggregation"/> mode.</param>
 /// <param name="Budget">Token budget for seq-mean-token-sum-norm.</param>
+/// <param name="Ratio">A <see cref="PolicyRatios"/> name: token-level (PPO, GRPO) or sequence-level (GSPO).</param>
+/// <param name="Importance">An <see cref="ImportanceWeights"/> name: how tokens of an older behaviour policy are reweighted.</param>
 public sealed record PolicyLossConfig(
     double ClipLow = 0.2,
     double ClipHigh = 0.28,
     double? DualClip = 3.0,
     double IsCap = 2.0,
     string Aggregation = LossAggregation.TokenMean,
-    int Budget = 0);
+    int Budget = 0,
+    string Ratio = PolicyRatios.Token,
+    string Importance = ImportanceWeights.Truncated);
 
 /// <summary>
-/// The PPO-style clipped surrogate of GRPO (DeepSeekMath eq. 3) with DAPO's decoupled clip range and
-/// decoupled off-policy correction (AReaL, arXiv 2505.24298): the ratio is taken against the proximal
-/// (old) policy, and tokens sampled by an older behaviour policy are reweighted by
-/// w = min(π_old / π_behaviour, cap), a constant in the gradient.
+/// The PPO-style clipped surrogate of GRPO (DeepSeekMath eq. 3) with DAPO's decoupled clip range, the
+/// ratio token-level or sequence-level (<see cref="PolicyRatios"/>, GSPO), and decoupled off-policy
+/// correction (AReaL, arXiv 2505.24298): the ratio is taken against the proximal (old) policy, and
+/// tokens sampled by an older behaviour policy are reweighted (<see cref="ImportanceWeights"/>: truncated
+/// or masked), a constant in the gradient.
 /// </summary>
 public static class PolicyLoss
 {
@@ -40,7 +45,7 @@ public static class PolicyLoss
         Tensor advantages, Tensor mask, PolicyLossConfig config, AggregationScale? scale = null)
     {
         var a = advantages.unsqueeze(1);                                                  // (B, 1)
-        var logRatio = (logProbs - oldLogProbs).clamp(-20, 20);                           // (B, L)
+        var logRatio = PolicyRatios.Registry.Get(config.Ratio)(logProbs, oldLogProbs, mask); // (B, L)
         var ratio = logRatio.exp();                                                       // (B, L)
         var unclipped = -a * ratio;                                                       // (B, L)
         var clipped = -a * ratio.clamp(1 - config.ClipLow, 1 + config.ClipHigh);          // (B, L)
@@ -55,7 +60,8 @@ public static class PolicyLoss
             lowerFrac = (loss.gt(cap) & negative).to(float32);
             loss = where(negative, minimum(loss, cap), loss);
         }
-        var weight = ImportanceWeights(oldLogProbs, behaviourLogProbs, config.IsCap);     // (B, L)
+        var weight = behaviourLogProbs is null ? null
+            : ImportanceWeights.Registry.Get(config.Importance)(oldLogProbs, behaviourLogProbs, config.IsCap); // (B, L)
         if (weight is not null) loss = loss * weight;
         var total = LossAggregation.Aggregate(loss, mask, config.Aggregation, scale, config.Budget);
 
@@ -74,20 +80,10 @@ public static class PolicyLoss
         if (weight is not null)
         {
             metrics["actor/is_weight_mean"] = (weight * mask).sum().item<float>() / tokens;
-            metrics["actor/is_truncated_frac"] = (weight.ge(config.IsCap).to(float32) * mask).sum().item<float>() / tokens;
+            // Tokens whose weight the cap changed: truncated to it (tis) or dropped (mis).
+            var raw = (oldLogProbs - behaviourLogProbs!).clamp(-20, 20).exp();
+            metrics["actor/is_truncated_frac"] = (raw.gt(config.IsCap).to(float32) * mask).sum().item<float>() / tokens;
         }
         return (total, metrics);
-    }
-
-    /// <summary>
-    /// (B, L) truncated importance weights min(exp(log π_old - log π_behaviour), cap), detached; null when
-    /// there is no behaviour policy to correct for. Exactly 1 where the two agree.
-    /// </summary>
-    public static Tensor? ImportanceWeights(Tensor oldLogProbs, Tensor? behaviourLogProbs, double cap)
-    {
-        if (behaviourLogProbs is null) return null;
-        if (cap <= 0) throw new ArgumentException($"importance-sampling cap must be positive, found {cap}");
-        using var noGrad = no_grad();
-        return (oldLogProbs - behaviourLogProbs).clamp(-20, 20).exp().clamp_max(cap).detach();
     }
 }

@@ -19,7 +19,9 @@ public sealed partial class GrpoStage
             loss?.Double("dual_clip", 3.0, 1, exclusiveMin: true) ?? 3.0,
             loss?.Double("is_cap", 2.0, 0, exclusiveMin: true) ?? 2.0,
             loss?.String("aggregation", LossAggregation.TokenMean, [.. LossAggregation.Modes]) ?? LossAggregation.TokenMean,
-            samplingSpec.MaxNewTokens);
+            samplingSpec.MaxNewTokens,
+            loss?.String("ratio", PolicyRatios.Token, [.. PolicyRatios.Registry.Names]) ?? PolicyRatios.Token,
+            loss?.String("importance", ImportanceWeights.Truncated, [.. ImportanceWeights.Registry.Names]) ?? ImportanceWeights.Truncated);
         loss?.Done();
         var kl = s.OptionalMap("kl");
         double klCoefficient = kl?.Double("coef", 0, min: 0) ?? 0;

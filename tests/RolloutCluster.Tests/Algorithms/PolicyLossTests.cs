@@ -78,7 +78,7 @@ public sealed class PolicyLossTests
     public void Importance_weights_are_exactly_one_when_behaviour_and_current_agree()
     {
         var (lp, old, adv, mask) = Batch();
-        var weights = PolicyLoss.ImportanceWeights(old, old.clone(), cap: 2.0)!;
+        var weights = ImportanceWeights.TruncatedWeights(old, old.clone(), cap: 2.0);
         Assert.True(weights.eq(1f).all().item<bool>());
         var (withIs, _) = PolicyLoss.Compute(lp, old, old.clone(), adv, mask, new PolicyLossConfig());
         var (without, _) = PolicyLoss.Compute(lp, old, null, adv, mask, new PolicyLossConfig());
@@ -90,8 +90,40 @@ public sealed class PolicyLossTests
     {
         var old = tensor(new float[,] { { 0f, 0f } });
         var behaviour = tensor(new float[,] { { -MathF.Log(3f), -MathF.Log(1.5f) } });  // π_old/π_b = 3, 1.5
-        var w = PolicyLoss.ImportanceWeights(old, behaviour, cap: 2.0)!.data<float>().ToArray();
+        var w = ImportanceWeights.TruncatedWeights(old, behaviour, cap: 2.0).data<float>().ToArray();
         Assert.Equal(2.0, w[0], 5);
         Assert.Equal(1.5, w[1], 5);
+    }
+
+    [Fact]
+    public void Masked_importance_sampling_drops_tokens_past_the_cap_instead_of_truncating()
+    {
+        var old = tensor(new float[,] { { 0f, 0f, 0f } });
+        var behaviour = tensor(new float[,] { { -MathF.Log(3f), -MathF.Log(1.5f), MathF.Log(2f) } });  // π_old/π_b = 3, 1.5, 0.5
+        var w = ImportanceWeights.Registry.Get("mis")(old, behaviour, 2.0).data<float>().ToArray();
+        Assert.Equal([0f, 1.5f, 0.5f], w.Select(x => MathF.Round(x, 5)));
+    }
+
+    [Fact]
+    public void Sequence_level_ratios_clip_each_sequence_as_a_whole()
+    {
+        // GSPO: row 0's ratio is (1.5 · 0.5 · 1)^(1/3) = 0.9086 at every token (inside [0.8, 1.28]): loss -0.9086
+        // a token; row 1's is (2 · 0.7)^(1/2) = 1.1832 (A = -2): loss 2.3664 a token; the empty row adds nothing.
+        var (lp, old, adv, mask) = Batch();
+        lp = lp.detach().requires_grad_(true);
+        var config = new PolicyLossConfig(0.2, 0.28, null, 2.0, "token-mean", 0, PolicyRatios.Sequence);
+        var (loss, metrics) = PolicyLoss.Compute(lp, old, null, adv, mask, config);
+        double s0 = Math.Pow(0.75, 1.0 / 3), s1 = Math.Sqrt(1.4);
+        Assert.Equal((3 * -s0 + 2 * 2 * s1) / 5, loss.item<float>(), 4);
+        Assert.Equal(0.0, metrics["actor/pg_clipfrac"], 6);
+        loss.backward();
+        // d/dlogπ_t of -A·s_i (s_i's value held, the token's own log-prob carrying the gradient) is -A·s_i, ÷ 5 tokens.
+        Assert.Equal(-1 * s0 / 5, lp.grad![0, 0].item<float>(), 5);
+        Assert.Equal(2 * s1 / 5, lp.grad![1, 1].item<float>(), 5);
+        // GSPO's narrow ranges with the advantages' signs flipped: row 0 (A = -1, 0.9086 < 1 - 3e-4) and row 1
+        // (A = +2, 1.1832 > 1 + 4e-4) are each clipped whole, every token of both.
+        var flipped = tensor(new float[] { -1, 2, 3 });
+        var (_, narrow) = PolicyLoss.Compute(lp.detach(), old, null, flipped, mask, config with { ClipLow = 3e-4, ClipHigh = 4e-4 });
+        Assert.Equal(1.0, narrow["actor/pg_clipfrac"], 5);
     }
 }

@@ -129,6 +129,9 @@ public sealed class JobFileTests
         var set = Valid.Replace("    prompts_per_step: 4\n", "    prompts_per_step: 4\n    ppo_epochs: 2\n    mini_batches: 4\n");
         rl = Assert.IsType<GrpoStageSpec>(JobFile.Load(Write(set)).Stages[1]);
         Assert.Equal((2, 4), (rl.PpoEpochs, rl.MiniBatches));
+        Assert.Equal(("token", "tis"), (rl.Loss.Ratio, rl.Loss.Importance));
+        var gspo = Assert.IsType<GrpoStageSpec>(JobFile.Load(Write(Valid.Replace("dual_clip: 3.0", "dual_clip: 3.0, ratio: sequence, importance: mis"))).Stages[1]);
+        Assert.Equal(("sequence", "mis"), (gspo.Loss.Ratio, gspo.Loss.Importance));
         var defaults = Assert.IsType<GrpoStageSpec>(JobFile.Load(Write(Valid.Replace(", dual_clip: 3.0", ""))).Stages[1]);
         Assert.Equal(3.0, defaults.Loss.DualClip);   // on by default, as in veRL
         var e = Fails(Valid.Replace("    prompts_per_step: 4\n", "    prompts_per_step: 4\n    mini_batches: 17\n"));
@@ -138,6 +141,8 @@ public sealed class JobFileTests
     [Theory]
     [InlineData("aggregation: seq-mean-token-sum-norm", "aggregation: seq-mean", "stages[1].loss.aggregation: expected one of token-mean, seq-mean-token-mean, seq-mean-token-sum-norm")]
     [InlineData("estimator: k2", "estimator: k4", "stages[1].kl.estimator: expected one of k1, k2, k3")]
+    [InlineData("clip_high: 0.28, dual_clip", "clip_high: 0.28, ratio: seq, dual_clip", "stages[1].loss.ratio: expected one of token, sequence")]
+    [InlineData("clip_high: 0.28, dual_clip", "clip_high: 0.28, importance: ppo, dual_clip", "stages[1].loss.importance: expected one of tis, mis")]
     [InlineData("kind: grpo", "kind: ppo", "stages[1].kind: unknown stage kind \"ppo\"; known: sft, grpo, eval")]
     [InlineData("preset: tiny", "preset: huge", "model.preset: expected one of tiny, small, bench-10m")]
     [InlineData("after: [start, sft, rl]", "after: [start, sft, grpo]", "evaluation.after: \"grpo\" is not a stage")]
