@@ -34,6 +34,8 @@ public sealed class ClusterRolloutEngine(IGrainFactory grains, string job, Polic
         return Task.FromResult(version);
     }
 
+    public void ForgetPublished() => store.ForgetAll();
+
     public async Task<IReadOnlyList<RolloutGroup>> RolloutAsync(RolloutRequest request, CancellationToken cancellation)
     {
         var rewards = request.Rewards.Select(r => r.ToWire()).ToList();

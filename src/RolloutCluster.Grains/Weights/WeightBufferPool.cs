@@ -67,6 +67,22 @@ public sealed class WeightBufferPool
         return new PooledBuffer(new WeightBuffer(length), this);
     }
 
+    /// <summary>
+    /// Drops the spare buffers of large versions and has the runtime give their memory back to the
+    /// system (a compacting, decommitting collection), for a learner about to need it for its update.
+    /// </summary>
+    public void TrimLarge()
+    {
+        bool dropped = false;
+        lock (_lock)
+            foreach (var size in _spare.Keys.Where(s => s > WeightCache.LargeVersionBytes).ToList())
+            {
+                dropped |= _spare[size].Count > 0;
+                _spare.Remove(size);
+            }
+        if (dropped) GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+    }
+
     internal void Return(WeightBuffer buffer)
     {
         lock (_lock)

@@ -83,6 +83,16 @@ public sealed class WeightStore(Func<string?> transferEndpoint, WeightBufferPool
         Forget(oldestNeeded, version);
     }
 
+    /// <summary>
+    /// Drops every version but a LoRA job's base (readers holding leases finish first), and the pool's
+    /// spare large buffers with them, their memory given back: the learner is about to need it.
+    /// </summary>
+    public void ForgetAll()
+    {
+        Forget(long.MaxValue, keep: long.MinValue);
+        pool.TrimLarge();
+    }
+
     /// <summary>Drops the versions below oldestNeeded other than keep and the base; readers holding leases finish first.</summary>
     void Forget(long oldestNeeded, long keep)
     {

@@ -33,6 +33,14 @@ public interface IRolloutEngine : IAsyncDisposable
     /// </summary>
     Task<long> PublishAsync(long? forgetBelow, CancellationToken cancellation);
 
+    /// <summary>
+    /// Nothing will sample with the versions published so far (a synchronous stage between collecting
+    /// its rollouts and updating): the engine drops them now instead of at the next publish, and gives
+    /// large ones' memory back, so a learner does not hold a packed copy of the model beside its
+    /// gradients and optimizer state.
+    /// </summary>
+    void ForgetPublished();
+
     /// <summary>Samples and scores a group per problem with the request's weights version.</summary>
     Task<IReadOnlyList<RolloutGroup>> RolloutAsync(RolloutRequest request, CancellationToken cancellation);
 

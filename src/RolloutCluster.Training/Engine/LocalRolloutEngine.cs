@@ -45,6 +45,11 @@ public sealed class LocalRolloutEngine(Policy policy, RewardSets rewards, bool o
         }
     }
 
+    public void ForgetPublished()
+    {
+        lock (_lock) _versions.Clear();
+    }
+
     public async Task<IReadOnlyList<RolloutGroup>> RolloutAsync(RolloutRequest request, CancellationToken cancellation)
     {
         // Synchronous stages sample on the learner's own thread (no overlap to gain, and torch runs

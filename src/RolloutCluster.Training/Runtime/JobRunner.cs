@@ -50,6 +50,7 @@ public sealed class JobRunner(JobSpec spec, string runDirectory, IJobObserver ob
         if (note is not null) observer.Note(note);
         using var policy = resume is null ? CreatePolicy(device) : ResumePolicy(resume.Directory, device);
         policy.Model.ActivationCheckpointing = spec.Model.ActivationCheckpointing;
+        if (policy.Model.parameters().Sum(p => p.NumberOfElements * p.ElementSize) > Model.HeapTuning.LargeModelBytes) Model.HeapTuning.UseMmapForLargeBlocks();
         if (spec.Model.SampleDType is { } sampleDType) policy.SampleDType = DTypes.FromConfigName(sampleDType)!.Value;
         var data = LoadData(policy);
         // In process, rewards are built here (the cluster's verifiers build their own with the silo's sandbox settings).

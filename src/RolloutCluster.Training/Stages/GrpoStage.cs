@@ -134,14 +134,18 @@ public sealed partial class GrpoStage : IStage
                 {
                     metrics["batch/version_lag_max"] = groups.Max(g => version - g.Group.WeightsVersion);
                     metrics["batch/version_lag_mean"] = groups.Average(g => version - g.Group.WeightsVersion);
+                    // Synchronous and nothing in flight: no one samples with this version again, so its packed
+                    // copy goes before the update (the learner's peak is then weights, gradients and AdamW).
+                    bool forgotten = spec.MaxStaleness == 0 && pipeline.Idle;
+                    if (forgotten) context.Engine.ForgetPublished();
+                    metrics["perf/rss_before_update_gb"] = Environment.WorkingSet / (double)(1L << 30);
                     long learnStart = context.Time.GetTimestamp();
                     metrics.Merge(learner.Step(TrainingSamples(groups, estimator, spec, metrics, Local), Local(version)));
                     metrics["timing/learn_s"] = context.Time.GetElapsedTime(learnStart).TotalSeconds;
-                    if (metrics.GetValueOrDefault("actor/skipped_step") == 0 && metrics.GetValueOrDefault("actor/no_signal_step") == 0)
-                    {
-                        policy.Changed();
-                        version = await context.Engine.PublishPolicyAsync(policy, version + 1 - spec.MaxStaleness, cancellation);
-                    }
+                    bool updated = metrics.GetValueOrDefault("actor/skipped_step") == 0 && metrics.GetValueOrDefault("actor/no_signal_step") == 0;
+                    if (updated) policy.Changed();
+                    // A step without an update publishes the same weights again when their version was dropped.
+                    if (updated || forgotten) version = await context.Engine.PublishPolicyAsync(policy, version + 1 - spec.MaxStaleness, cancellation);
                 }
                 else context.Observer.Note($"{spec.Name} step {step + 1}: no group with a reward signal after {rounds} rounds; no update");
                 pipeline.Accounting.AddTo(metrics);

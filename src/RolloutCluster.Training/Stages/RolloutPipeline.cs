@@ -183,6 +183,9 @@ public sealed class RolloutPipeline(IRolloutEngine engine, GrpoStageSpec spec, I
         return counts;
     }
 
+    /// <summary>No request is in flight: nothing is sampling with any version now.</summary>
+    public bool Idle => _queue.Count == 0;
+
     /// <summary>Issues requests ahead with the current weights, so sampling overlaps the learner step.</summary>
     public void Prefetch(int step, long version)
     {

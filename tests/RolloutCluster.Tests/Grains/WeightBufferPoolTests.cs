@@ -59,4 +59,19 @@ public sealed class WeightBufferPoolTests
         Assert.Same(v1, v5.Buffer);
         Assert.Equal(store.Manifest(5)!.Checksum, v5.Buffer.Checksum());
     }
+
+    [Fact]
+    public void Forgetting_everything_drops_every_version_and_the_next_publish_still_serves()
+    {
+        var store = new PublishedWeights(new WeightBufferPool()).Open("job");
+        using var policy = new Policy(TinyModels.Create(seed: 6), TinyModels.Tokenizer, PromptTemplate.R1Zero);
+        store.Publish("job", 1, forgetBelow: 0, policy);
+        store.Publish("job", 2, forgetBelow: 0, policy);
+        store.ForgetAll();
+        Assert.Null(store.Manifest(1));
+        Assert.Null(store.Manifest(2));
+        store.Publish("job", 3, forgetBelow: 3, policy);
+        using var v3 = store.Borrow(3)!;
+        Assert.Equal(store.Manifest(3)!.Checksum, v3.Buffer.Checksum());
+    }
 }

@@ -24,6 +24,7 @@ public sealed class RolloutPipelineTests
         int _calls;
 
         public Task<long> PublishAsync(long? forgetBelow, CancellationToken cancellation) => Task.FromResult(0L);
+        public void ForgetPublished() { }
 
         public Task<IReadOnlyList<RolloutGroup>> RolloutAsync(RolloutRequest request, CancellationToken cancellation)
         {
