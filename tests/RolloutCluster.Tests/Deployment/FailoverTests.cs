@@ -21,10 +21,10 @@ public sealed class FailoverTests(ITestOutputHelper output)
     // once finished inside that blind spot.
     const int StepCount = 60;
 
-    static readonly string Job = $$"""
+    static string Job(bool lora) => $$"""
         name: failover
         seed: 21
-        model: { preset: tiny, init_seed: 4, threads: 1 }
+        model: { preset: tiny, init_seed: 4, threads: 1{{(lora ? ", lora: { rank: 4 }" : "")}} }
         task: { dataset: builtin:arithmetic, template: r1-compact, test_size: 20 }
         rewards: [ { name: language, weight: 1.0 } ]
         stages:
@@ -61,15 +61,18 @@ public sealed class FailoverTests(ITestOutputHelper output)
         throw new TimeoutException($"{what} not reached in {timeout}; last status: {JsonSerializer.Serialize(last)}");
     }
 
-    [Fact]
-    public async Task A_job_survives_losing_a_generator_silo_and_then_its_learners_silo()
+    /// <param name="lora">Train LoRA adapters: the restarted learner publishes the frozen base again under a new epoch and generators fetch it once more.</param>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_job_survives_losing_a_generator_silo_and_then_its_learners_silo(bool lora)
     {
         var reference = Path.Combine(TinyModels.TempDir(), "failover");
-        await new JobRunner(JobFile.Parse(Job, "failover.yaml"), reference, NullObserver.Instance, TimeProvider.System).RunAsync();
+        await new JobRunner(JobFile.Parse(Job(lora), "failover.yaml"), reference, NullObserver.Instance, TimeProvider.System).RunAsync();
 
         using var cluster = LocalCluster.Up(3);
         var jobFile = Path.Combine(cluster.State, "failover.yaml");
-        File.WriteAllText(jobFile, Job);
+        File.WriteAllText(jobFile, Job(lora));
         var runDirectory = Path.Combine(cluster.Runs, "failover");
         var (code, stdout, stderr) = ProcessRunner.Run(LocalCluster.Cli[0],
             [.. LocalCluster.Cli[1..], "submit", jobFile, "--cluster", cluster.Connection, "--run-directory", runDirectory]);
