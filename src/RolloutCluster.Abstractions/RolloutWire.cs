@@ -16,7 +16,8 @@ public sealed record SamplingWire(
     [property: Id(0)] float Temperature,
     [property: Id(1)] float TopP,
     [property: Id(2)] int TopK,
-    [property: Id(3)] int MaxNewTokens);
+    [property: Id(3)] int MaxNewTokens,
+    [property: Id(4)] int MaxBatchTokens = 0);
 
 /// <summary>A reward function with its weight and options.</summary>
 [GenerateSerializer, Immutable, Alias("rollout.reward-spec")]

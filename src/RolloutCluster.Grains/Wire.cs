@@ -15,9 +15,9 @@ public static class Wire
 
     public static Problem FromWire(this ProblemWire p) => new(p.Id, p.Question, p.Answer) { Tests = p.Tests, EntryPoint = p.EntryPoint, TestCases = p.TestCases };
 
-    public static SamplingWire ToWire(this SamplingSpec s) => new(s.Temperature, s.TopP, s.TopK, s.MaxNewTokens);
+    public static SamplingWire ToWire(this SamplingSpec s) => new(s.Temperature, s.TopP, s.TopK, s.MaxNewTokens, s.MaxBatchTokens);
 
-    public static SamplingSpec FromWire(this SamplingWire s) => new(s.Temperature, s.TopP, s.TopK, s.MaxNewTokens);
+    public static SamplingSpec FromWire(this SamplingWire s) => new(s.Temperature, s.TopP, s.TopK, s.MaxNewTokens, s.MaxBatchTokens);
 
     public static RewardWire ToWire(this RewardSpec r) => new(r.Name, r.Weight, r.Options ?? new Dictionary<string, string>());
 

@@ -45,11 +45,10 @@ public static class GroupSampler
         };
         var sampler = new Sampler(policy.Model, policy.Tokenizer);
         var completions = new List<Completion>(rows.Count);
-        for (int start = 0; start < rows.Count; start += maxBatchRows)
-        {
-            int count = Math.Min(maxBatchRows, rows.Count - start);
-            completions.AddRange(sampler.Generate(rows.GetRange(start, count), p, seeds.GetRange(start, count)));
-        }
+        // Passes of at most maxBatchRows rows and, with a token budget, of at most that many KV-cache
+        // tokens (rows x (longest prompt + max_new_tokens)): the cache's memory is bounded whatever the lengths.
+        foreach (var pass in Algorithms.MicroBatches.Split(Enumerable.Range(0, rows.Count).ToList(), r => rows[r].Length + sampling.MaxNewTokens, maxBatchRows, sampling.MaxBatchTokens))
+            completions.AddRange(sampler.Generate(pass.Select(r => rows[r]).ToList(), p, pass.Select(r => seeds[r]).ToList()));
         return problems.Select((problem, i) => new SampledGroup(problem, prompts[i], completions.GetRange(i * groupSize, groupSize), weightsVersion, generator)).ToList();
     }
 

@@ -68,7 +68,11 @@ public sealed record TaskSpec
 public abstract record StageSpec(string Name, string Kind, int Steps);
 
 /// <summary>How completions are sampled.</summary>
-public sealed record SamplingSpec(float Temperature, float TopP, int TopK, int MaxNewTokens);
+/// <param name="MaxBatchTokens">
+/// Rows x (longest prompt + max_new_tokens) per sampling pass, the tokens its KV cache holds; 0 leaves
+/// passes to the row cap alone. Rows are cut into passes in order; each row keeps its own seed.
+/// </param>
+public sealed record SamplingSpec(float Temperature, float TopP, int TopK, int MaxNewTokens, int MaxBatchTokens = 0);
 
 /// <summary>Truncated completions: "none", "mask" (DAPO overlong filtering) or "penalty" (soft overlong punishment over Buffer tokens).</summary>
 public sealed record OverlongSpec(string Mode, int Buffer);

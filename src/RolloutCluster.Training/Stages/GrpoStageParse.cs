@@ -10,7 +10,7 @@ public sealed partial class GrpoStage
         var steps = s.Int("steps", min: 1);
         var sampling = s.Map("sampling");
         var samplingSpec = new SamplingSpec((float)sampling.Double("temperature", 1.0, min: 0, exclusiveMin: true), (float)sampling.Double("top_p", 1.0, 0, 1, exclusiveMin: true),
-            sampling.Int("top_k", 0, min: 0), sampling.Int("max_new_tokens", min: 1, max: 100_000));
+            sampling.Int("top_k", 0, min: 0), sampling.Int("max_new_tokens", min: 1, max: 100_000), sampling.Int("max_batch_tokens", 0, min: 0));
         sampling.Done();
         var loss = s.OptionalMap("loss");
         var lossConfig = new PolicyLossConfig(

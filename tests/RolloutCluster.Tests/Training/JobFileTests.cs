@@ -130,6 +130,9 @@ public sealed class JobFileTests
         rl = Assert.IsType<GrpoStageSpec>(JobFile.Load(Write(set)).Stages[1]);
         Assert.Equal((2, 4), (rl.PpoEpochs, rl.MiniBatches));
         Assert.Equal(("token", "tis"), (rl.Loss.Ratio, rl.Loss.Importance));
+        Assert.Equal(0, rl.Sampling.MaxBatchTokens);
+        var budget = Assert.IsType<GrpoStageSpec>(JobFile.Load(Write(Valid.Replace("max_new_tokens: 48 }", "max_new_tokens: 48, max_batch_tokens: 4096 }"))).Stages[1]);
+        Assert.Equal(4096, budget.Sampling.MaxBatchTokens);
         var gspo = Assert.IsType<GrpoStageSpec>(JobFile.Load(Write(Valid.Replace("dual_clip: 3.0", "dual_clip: 3.0, ratio: sequence, importance: mis"))).Stages[1]);
         Assert.Equal(("sequence", "mis"), (gspo.Loss.Ratio, gspo.Loss.Importance));
         var defaults = Assert.IsType<GrpoStageSpec>(JobFile.Load(Write(Valid.Replace(", dual_clip: 3.0", ""))).Stages[1]);
