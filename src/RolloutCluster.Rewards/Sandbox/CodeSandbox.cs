@@ -113,9 +113,31 @@ public sealed partial class CodeSandbox : ICodeRunner
             lock (_lock) _all.Remove(lane);
             await lane.DisposeAsync();
             Interlocked.Increment(ref _rebuilt);
-            await AddLaneAsync(CancellationToken.None);
+            await ReplaceLaneAsync();
         }
         return result;
+    }
+
+    /// <summary>
+    /// Starts the lane that replaces a lost one. A start can fail for a moment (the lost worker's
+    /// processes still being torn down on a busy machine gave a worker that exited at once): it is tried
+    /// again, so one program's hostility never leaves the sandbox a lane short or fails the next caller.
+    /// </summary>
+    async Task ReplaceLaneAsync()
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await AddLaneAsync(CancellationToken.None);
+                return;
+            }
+            catch (SandboxUnavailableException e) when (attempt < 5)
+            {
+                LogLaneRestartFailed(_logger, attempt, e.Message);
+                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt));
+            }
+        }
     }
 
     /// <summary>Pids of every lane's cgroup (tests check that nothing outlives a run).</summary>
@@ -141,6 +163,9 @@ public sealed partial class CodeSandbox : ICodeRunner
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Code sandbox started: {Lanes} lane(s), isolation {Isolation}")]
     static partial void LogStarted(ILogger logger, int lanes, SandboxIsolation isolation);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sandbox lane restart failed (attempt {Attempt}), trying again: {Reason}")]
+    static partial void LogLaneRestartFailed(ILogger logger, int attempt, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Sandbox lane lost its worker ({Verdict}); rebuilding it. Worker stderr: {Stderr}")]
     static partial void LogLaneRebuilt(ILogger logger, ExecutionVerdict verdict, string stderr);
