@@ -57,8 +57,9 @@ public sealed class GrpoLearner(CausalLm policy, CausalLm? reference, TrainingOp
         ArgumentOutOfRangeException.ThrowIfLessThan(config.PpoEpochs, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(config.MiniBatches, 1);
         policy.train();
-        var minis = MiniBatchesOf(batch, config.MiniBatches);
-        int trainedSequences = minis.Sum(m => Trained(m).Count);
+        // Each mini-batch with the completions that carry a gradient in it (the rest still count in its loss's normalisers).
+        var minis = MiniBatchesOf(batch, config.MiniBatches).Select(m => (All: m, Trained: Trained(m))).ToList();
+        int trainedSequences = minis.Sum(m => m.Trained.Count);
         if (trainedSequences == 0)
         {
             // No completion carries a gradient; an AdamW step on zero gradients would still move the
@@ -66,11 +67,11 @@ public sealed class GrpoLearner(CausalLm policy, CausalLm? reference, TrainingOp
             return new Metrics { ["actor/trained_sequences"] = 0, ["actor/skipped_step"] = 0, ["actor/no_signal_step"] = 1 };
         }
         // The proximal policy of every update: the weights as they are before the first one.
-        var old = config.UpdatesPerBatch > 1 ? OldLogProbs(minis.SelectMany(Trained).ToList()) : null;
+        var old = config.UpdatesPerBatch > 1 ? OldLogProbs(minis.SelectMany(m => m.Trained).ToList()) : null;
         var updates = new List<Metrics>();
         for (int epoch = 0; epoch < config.PpoEpochs; epoch++)
-            foreach (var mini in minis)
-                if (Trained(mini).Count > 0) updates.Add(Update(mini, old, currentVersion, first: updates.Count == 0));
+            foreach (var (all, trained) in minis)
+                if (trained.Count > 0) updates.Add(Update(all, trained, old, currentVersion, first: updates.Count == 0));
         var result = Combine(updates);
         if (old is not null) Mismatch(old, currentVersion, result);
         result["actor/trained_sequences"] = trainedSequences;
@@ -107,8 +108,8 @@ public sealed class GrpoLearner(CausalLm policy, CausalLm? reference, TrainingOp
         return old;
     }
 
-    /// <summary>One optimizer update on a mini-batch; its loss is normalised over the mini-batch.</summary>
-    Metrics Update(TrainingSample[] mini, Dictionary<TrainingSample, float[]>? old, long? currentVersion, bool first)
+    /// <summary>One optimizer update on a mini-batch's trained completions; its loss is normalised over the whole mini-batch.</summary>
+    Metrics Update(TrainingSample[] mini, List<TrainingSample> trained, Dictionary<TrainingSample, float[]>? old, long? currentVersion, bool first)
     {
         optimizer.ZeroGrad();
         var scale = new AggregationScale(
@@ -117,7 +118,7 @@ public sealed class GrpoLearner(CausalLm policy, CausalLm? reference, TrainingOp
             mini.Count(s => !s.Masked && s.Completion.Length > 0));
         var totals = new Metrics();
         double weightSum = 0;
-        foreach (var micro in MicroBatches.Split(Trained(mini), s => s.Prompt.Length + s.Completion.Length, config.MicroBatchSize, config.MaxTokensPerMicroBatch))
+        foreach (var micro in MicroBatches.Split(trained, s => s.Prompt.Length + s.Completion.Length, config.MicroBatchSize, config.MaxTokensPerMicroBatch))
         {
             using var scope = NewDisposeScope();
             using var scores = SequenceScorer.Score(policy, micro.Select(s => s.Prompt).ToList(), micro.Select(s => s.Completion).ToList(),

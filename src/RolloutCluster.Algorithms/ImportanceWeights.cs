@@ -21,10 +21,14 @@ public static class ImportanceWeights
         [Masked] = MaskedWeights,
     });
 
+    /// <summary>The untruncated ratios π_old/π_b, (B, L), detached; the log-ratio clamped to ±20 so exp cannot overflow.</summary>
+    public static Tensor Ratios(Tensor oldLogProbs, Tensor behaviourLogProbs) =>
+        (oldLogProbs - behaviourLogProbs).clamp(-20, 20).exp().detach();                     // (B, L)
+
     static Tensor Raw(Tensor oldLogProbs, Tensor behaviourLogProbs, double cap)
     {
         if (cap <= 0) throw new ArgumentException($"importance-sampling cap must be positive, found {cap}");
-        return (oldLogProbs - behaviourLogProbs).clamp(-20, 20).exp().detach();               // (B, L)
+        return Ratios(oldLogProbs, behaviourLogProbs);
     }
 
     /// <summary>

@@ -81,7 +81,7 @@ public static class PolicyLoss
         {
             metrics["actor/is_weight_mean"] = (weight * mask).sum().item<float>() / tokens;
             // Tokens whose weight the cap changed: truncated to it (tis) or dropped (mis).
-            var raw = (oldLogProbs - behaviourLogProbs!).clamp(-20, 20).exp();
+            var raw = ImportanceWeights.Ratios(oldLogProbs, behaviourLogProbs!);
             metrics["actor/is_truncated_frac"] = (raw.gt(config.IsCap).to(float32) * mask).sum().item<float>() / tokens;
         }
         return (total, metrics);
