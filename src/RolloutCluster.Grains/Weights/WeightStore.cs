@@ -45,12 +45,12 @@ public sealed class WeightStore(Func<string?> transferEndpoint, WeightBufferPool
         Forget(forgetBelow ?? long.MinValue, keep: version);
         if (loraJson is not null && Manifest(BaseVersion) is null)
         {
-            var (baseBuffer, baseManifest) = Pack(model, name => !CausalLm.IsLora(name), policy.SampleDType);
-            Keep(BaseVersion, Describe(job, BaseVersion, configJson, baseManifest, dtype), baseBuffer, long.MinValue);
+            var (baseBuffer, baseManifest) = Pack(model, policy.BaseParts.Include, policy.BaseParts.DType);
+            Keep(BaseVersion, Describe(job, BaseVersion, configJson, baseManifest, dtype), baseBuffer);
         }
-        var (buffer, manifest) = loraJson is null ? Pack(model, null, policy.SampleDType) : Pack(model, CausalLm.IsLora, null);   // adapters stay float32
+        var (buffer, manifest) = Pack(model, policy.VersionParts.Include, policy.VersionParts.DType);
         var wire = Describe(job, version, configJson, manifest, dtype) with { LoraConfigJson = loraJson, BaseChecksum = loraJson is null ? null : Manifest(BaseVersion)!.Checksum };
-        Keep(version, wire, buffer, forgetBelow ?? long.MinValue);
+        Keep(version, wire, buffer);
     }
 
     (PooledBuffer Buffer, WeightManifest Manifest) Pack(CausalLm model, Func<string, bool>? include, TorchSharp.torch.ScalarType? dtype)
@@ -73,14 +73,13 @@ public sealed class WeightStore(Func<string?> transferEndpoint, WeightBufferPool
             ChunkBytes, (int)Math.Max(1, (totalBytes + ChunkBytes - 1) / ChunkBytes), dtype, endpoint, endpoint is null ? null : Token);
     }
 
-    void Keep(long version, WeightsManifestWire wire, PooledBuffer buffer, long oldestNeeded)
+    void Keep(long version, WeightsManifestWire wire, PooledBuffer buffer)
     {
         lock (_lock)
         {
             if (_versions.Remove(version, out var replaced)) replaced.Buffer.Release();
             _versions[version] = (wire, buffer);
         }
-        Forget(oldestNeeded, version);
     }
 
     /// <summary>
@@ -115,7 +114,7 @@ public sealed class WeightStore(Func<string?> transferEndpoint, WeightBufferPool
     internal void PublishBuffer(long version, WeightBuffer buffer)
     {
         var wire = Describe("", version, "{}", [], buffer.Length, buffer.Checksum(), "float32");
-        Keep(version, wire, new PooledBuffer(buffer, pool), oldestNeeded: 0);
+        Keep(version, wire, new PooledBuffer(buffer, pool));
     }
 
     /// <summary>The job's tokenizer, serialised once at the first publish (null before it).</summary>

@@ -31,9 +31,8 @@ public sealed class LocalRolloutEngine(Policy policy, RewardSets rewards, bool o
     /// </summary>
     public Task<long> PublishAsync(long? forgetBelow, CancellationToken cancellation)
     {
-        bool lora = policy.Model.Lora is not null;
-        if (lora) _base ??= WeightPack.Pack(policy.Model, name => !CausalLm.IsLora(name), policy.SampleDType);
-        var packed = WeightPack.Pack(policy.Model, lora ? CausalLm.IsLora : null, lora ? null : policy.SampleDType);   // adapters stay float32
+        if (policy.Model.Lora is not null) _base ??= WeightPack.Pack(policy.Model, policy.BaseParts.Include, policy.BaseParts.DType);
+        var packed = WeightPack.Pack(policy.Model, policy.VersionParts.Include, policy.VersionParts.DType);
         _versionBytes = packed.Manifest.TotalBytes;
         lock (_lock)
         {

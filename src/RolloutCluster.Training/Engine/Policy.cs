@@ -17,6 +17,16 @@ public sealed class Policy(CausalLm model, ITokenizer tokenizer, PromptTemplate 
 
     /// <summary>The dtype generators sample in (the versions they receive are converted to it); the model's own by default.</summary>
     public TorchSharp.torch.ScalarType SampleDType { get; set; } = model.DType;
+
+    /// <summary>
+    /// What each published weights version packs, for <c>WeightPack.Pack</c>: the whole model in the
+    /// sampling dtype; under LoRA the adapters alone, kept float32.
+    /// </summary>
+    public (Func<string, bool>? Include, TorchSharp.torch.ScalarType? DType) VersionParts =>
+        model.Lora is null ? (null, SampleDType) : (CausalLm.IsLora, null);
+
+    /// <summary>What a LoRA policy's frozen base packs (published once): every parameter but the adapters, in the sampling dtype.</summary>
+    public (Func<string, bool> Include, TorchSharp.torch.ScalarType DType) BaseParts => (name => !CausalLm.IsLora(name), SampleDType);
     public ITokenizer Tokenizer => tokenizer;
     public PromptTemplate Template => template;
 
