@@ -22,13 +22,13 @@ public static class Checkpoint
     /// <summary>Shards of at most 5 GB, as transformers writes by default.</summary>
     public const long DefaultShardBytes = 5_000_000_000;
 
+    /// <summary>Where a LoRA model's checkpoint keeps its adapters (adapter_config.json, adapter_model.safetensors).</summary>
+    public const string AdapterDirectory = "adapter";
+
     /// <summary>
     /// Writes the model (in its own dtype, or saveAs) and tokenizer to dir, replacing what was there;
     /// weights over shardBytes go to shards with model.safetensors.index.json.
     /// </summary>
-    /// <summary>Where a LoRA model's checkpoint keeps its adapters (adapter_config.json, adapter_model.safetensors).</summary>
-    public const string AdapterDirectory = "adapter";
-
     public static void Save(string dir, CausalLm model, ITokenizer tokenizer, ScalarType? saveAs = null, long shardBytes = DefaultShardBytes)
     {
         Directory.CreateDirectory(dir);

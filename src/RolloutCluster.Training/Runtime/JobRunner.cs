@@ -172,9 +172,7 @@ public sealed class JobRunner(JobSpec spec, string runDirectory, IJobObserver ob
     /// </summary>
     Policy ResumePolicy(string dir, torch.Device device)
     {
-        if (spec.Model.Lora is null) return LoadPolicy(dir, device);
-        var policy = CreatePolicy(device, adapter: Path.Combine(dir, Checkpoint.AdapterDirectory));
-        return policy;
+        return spec.Model.Lora is null ? LoadPolicy(dir, device) : CreatePolicy(device, adapter: Path.Combine(dir, Checkpoint.AdapterDirectory));
     }
 
     /// <summary>The job's starting policy: a checkpoint or a preset at random, with LoRA adapters attached when the job asks (from adapter, when given).</summary>
