@@ -44,14 +44,19 @@ public sealed class ReferenceParityTests(ITestOutputHelper output)
                 tensors.Add(($"logits_{i}", logits));
             }
         }
+        Assert.Contains("max_abs_logit_diff=", CompareWithReference(dir, tensors));
+    }
+
+    /// <summary>Writes our input ids and logits beside the checkpoint in dir and has the PyTorch reference compare its own (tolerance 1e-4); returns its report.</summary>
+    string CompareWithReference(string dir, List<(string, Tensor)> tensors)
+    {
         var ours = Path.Combine(dir, "ours.safetensors");
         SafeTensorsFile.Write(ours, tensors);
-
         var (code, stdout, stderr) = ProcessRunner.Run("/usr/bin/python3",
             [RepoPaths.Of("benchmarks", "reference", "compare_logits.py"), dir, ours, "--tolerance", "1e-4"]);
         output.WriteLine(stdout);
         Assert.True(code == 0, $"reference comparison failed (exit {code}): {stdout} {stderr}");
-        Assert.Contains("max_abs_logit_diff=", stdout);
+        return stdout;
     }
 
     /// <summary>
@@ -78,11 +83,6 @@ public sealed class ReferenceParityTests(ITestOutputHelper output)
             tensors.Add(("input_ids_0", ids));
             tensors.Add(("logits_0", model.Forward(ids.unsqueeze(0), arange(ids.shape[0], dtype: int64).unsqueeze(0))[0]));
         }
-        var ours = Path.Combine(dir, "ours.safetensors");
-        SafeTensorsFile.Write(ours, tensors);
-        var (code, stdout, stderr) = ProcessRunner.Run("/usr/bin/python3",
-            [RepoPaths.Of("benchmarks", "reference", "compare_logits.py"), dir, ours, "--tolerance", "1e-4"]);
-        output.WriteLine(stdout);
-        Assert.True(code == 0, $"reference comparison failed (exit {code}): {stdout} {stderr}");
+        CompareWithReference(dir, tensors);
     }
 }
