@@ -34,17 +34,20 @@ public sealed class ClusterJobTests(ClusterFixture fixture)
             optimizer: { lr: 1.0e-3 }
         """;
 
-    async Task<(JobInfo Info, List<Dictionary<string, double>> Steps)> RunAsync(string name, string text, TimeSpan timeout)
+    Task<(JobInfo Info, List<Dictionary<string, double>> Steps)> RunAsync(string name, string text, TimeSpan timeout) => RunAsync(fixture.Control, name, text, timeout);
+
+    /// <summary>Submits a job through control, waits for it to end and returns its last status and training steps.</summary>
+    internal static async Task<(JobInfo Info, List<Dictionary<string, double>> Steps)> RunAsync(IControlGrain control, string name, string text, TimeSpan timeout)
     {
         var runs = TinyModels.TempDir();
-        var submitted = await fixture.Control.SubmitAsync(new JobSubmission(text, $"{name}.yaml", Path.Combine(runs, name)));
+        var submitted = await control.SubmitAsync(new JobSubmission(text, $"{name}.yaml", Path.Combine(runs, name)));
         Assert.True(submitted.Accepted, submitted.Error);
         var deadline = DateTime.UtcNow + timeout;
         JobInfo info;
         do
         {
             await Task.Delay(200);
-            info = (await fixture.Control.StatusAsync(name)).Job!;
+            info = (await control.StatusAsync(name)).Job!;
         }
         while (info.State is JobState.Pending or JobState.Running && DateTime.UtcNow < deadline);
         var steps = MetricsLog.Read(Path.Combine(runs, name, "metrics.jsonl")).Where(r => r.Kind == "train").Select(r => r.Values).ToList();

@@ -31,18 +31,8 @@ public sealed class LearnerSiloTests
             var primary = cluster.Primary!.SiloAddress;
             Assert.All(await directory.GetAsync(), g => Assert.NotEqual(primary.ToParsableString(), g.Silo));
 
-            var control = cluster.GrainFactory.GetGrain<IControlGrain>(0);
-            var runs = TinyModels.TempDir();
-            var submitted = await control.SubmitAsync(new JobSubmission(ClusterJobTests.Job("learner-silo", steps: 2), "learner-silo.yaml", Path.Combine(runs, "learner-silo")));
-            Assert.True(submitted.Accepted, submitted.Error);
-            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
-            JobInfo info;
-            do
-            {
-                await Task.Delay(200);
-                info = (await control.StatusAsync("learner-silo")).Job!;
-            }
-            while (info.State is JobState.Pending or JobState.Running && DateTime.UtcNow < deadline);
+            var (info, _) = await ClusterJobTests.RunAsync(cluster.GrainFactory.GetGrain<IControlGrain>(0), "learner-silo",
+                ClusterJobTests.Job("learner-silo", steps: 2), TimeSpan.FromMinutes(3));
             Assert.True(info.State == JobState.Completed, $"{info.State}: {info.Message}");
             // The job can end between two polls: where its learner lives is asked of the silos' activations.
             var activations = await cluster.GrainFactory.GetGrain<IManagementGrain>(0).GetDetailedGrainStatistics();
