@@ -57,37 +57,47 @@ public static class Evaluator
 
     static EvalResult Summarize(List<RolloutGroup> groups, string correctness, int samples, double seconds)
     {
-        int correctSamples = 0, solvedAny = 0, majority = 0, formatted = 0;
+        int correctSamples = 0, solvedAny = 0, formatted = 0;
         long tokens = 0;
         var byOperator = new Dictionary<string, (int Correct, int Total)>(StringComparer.Ordinal);
         var byGenerator = new Dictionary<string, double>(StringComparer.Ordinal);
+        var sizes = ScalingSizes(samples);
+        var (passSums, majSums) = (new double[sizes.Count], new double[sizes.Count]);
         foreach (var group in groups)
         {
-            int correct = 0;
-            var votes = new Dictionary<string, (int Count, int First, bool Correct)>(StringComparer.Ordinal);
+            var ok = new bool[group.Completions.Count];
+            var answers = new string?[group.Completions.Count];
             for (int j = 0; j < group.Completions.Count; j++)
             {
                 var c = group.Completions[j];
                 tokens += c.TokenIds.Length;
-                bool ok = group.Scores[j].Values[correctness] >= 1;
-                if (ok) correct++;
+                ok[j] = group.Scores[j].Values[correctness] >= 1;
                 if (group.Scores[j].Values.GetValueOrDefault("format") >= 1) formatted++;
-                if (AnswerExtraction.Extract(c.Text) is { Length: > 0 } answer)
-                    votes[answer] = votes.TryGetValue(answer, out var v) ? (v.Count + 1, v.First, v.Correct) : (1, j, ok);
+                answers[j] = AnswerExtraction.Extract(c.Text);
             }
+            int correct = ok.Count(x => x);
             correctSamples += correct;
             if (correct > 0) solvedAny++;
-            if (votes.Count > 0 && votes.Values.OrderByDescending(v => v.Count).ThenBy(v => v.First).First().Correct) majority++;
+            for (int s = 0; s < sizes.Count; s++)
+            {
+                passSums[s] += InferenceScaling.PassAtN(ok.Length, correct, sizes[s]);
+                majSums[s] += InferenceScaling.MajorityAtN(answers, ok, sizes[s]);
+            }
             var op = Operator(group.Problem.Question);
             var (c0, t0) = byOperator.GetValueOrDefault(op);
             byOperator[op] = (c0 + correct, t0 + group.Completions.Count);
             byGenerator[group.Generator] = byGenerator.GetValueOrDefault(group.Generator) + 1;
         }
         int n = groups.Count, total = n * samples;
-        return new EvalResult(n, samples, (double)correctSamples / total, (double)solvedAny / n, (double)majority / n,
+        var scaling = sizes.Select((size, s) => (size, s)).ToDictionary(x => x.size, x => (passSums[x.s] / n, majSums[x.s] / n));
+        return new EvalResult(n, samples, (double)correctSamples / total, (double)solvedAny / n, scaling[samples].Item2,
             (double)formatted / total, (double)tokens / total, seconds,
-            byOperator.ToDictionary(kv => kv.Key, kv => (double)kv.Value.Correct / kv.Value.Total)) { ProblemsByGenerator = byGenerator };
+            byOperator.ToDictionary(kv => kv.Key, kv => (double)kv.Value.Correct / kv.Value.Total)) { ProblemsByGenerator = byGenerator, Scaling = scaling };
     }
+
+    /// <summary>The sample counts of the inference-scaling curve: 1, 2, 4, … below k, and k itself.</summary>
+    public static IReadOnlyList<int> ScalingSizes(int samples) =>
+        [.. Enumerable.Range(0, 31).Select(i => 1 << i).TakeWhile(size => size < samples), samples];
 
     /// <summary>"add", "sub", "mul" for arithmetic questions, "all" otherwise.</summary>
     static string Operator(string question) =>

@@ -1,0 +1,36 @@
+using RolloutCluster.Rewards.Answers;
+
+namespace RolloutCluster.Training.Evaluation;
+
+/// <summary>
+/// Accuracy as a function of the samples spent on one problem (inference-time scaling), estimated
+/// from k samples already drawn: pass@n with the unbiased estimator of Chen et al. 2021 (Codex),
+/// maj@n averaged over the k / n disjoint runs of n consecutive samples (every sample counts once).
+/// </summary>
+public static class InferenceScaling
+{
+    /// <summary>P(at least one of n samples drawn without replacement from k, c of them correct, is correct) = 1 − C(k−c, n) / C(k, n).</summary>
+    public static double PassAtN(int k, int correct, int n)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(n, k);
+        if (k - correct < n) return 1.0;
+        // C(k−c, n) / C(k, n) = Π_{i=0}^{n−1} (k−c−i) / (k−i), as a product to stay in range.
+        double none = 1.0;
+        for (int i = 0; i < n; i++) none *= (double)(k - correct - i) / (k - i);
+        return 1.0 - none;
+    }
+
+    /// <summary>The share of the k / n disjoint runs of n samples whose majority answer (by equivalence class) was a correct sample's.</summary>
+    public static double MajorityAtN(IReadOnlyList<string?> answers, IReadOnlyList<bool> correct, int n)
+    {
+        int runs = answers.Count / n;
+        if (runs == 0) throw new ArgumentOutOfRangeException(nameof(n), $"{n} samples per vote, only {answers.Count} drawn");
+        int won = 0;
+        for (int r = 0; r < runs; r++)
+        {
+            int winner = AnswerVotes.Winner(answers.Skip(r * n).Take(n).ToList());
+            if (winner >= 0 && correct[r * n + winner]) won++;
+        }
+        return (double)won / runs;
+    }
+}
