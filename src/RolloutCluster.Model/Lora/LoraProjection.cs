@@ -10,8 +10,10 @@ public sealed class LoraPart : nn.Module
     public LoraPart(long inFeatures, long rows, int rank, Generator generator) : base(nameof(LoraPart))
     {
         double bound = 1.0 / Math.Sqrt(inFeatures);
-        A = new Parameter(rand([rank, inFeatures], generator: generator) * (2 * bound) - bound);
-        B = new Parameter(zeros(rows, rank));
+        // float32 whatever the base's dtype (adapters train in full precision), and named rather than
+        // torch's process-wide default, which another thread may be building a bf16 model under.
+        A = new Parameter(rand([rank, inFeatures], dtype: ScalarType.Float32, generator: generator) * (2 * bound) - bound);
+        B = new Parameter(zeros(rows, rank, dtype: ScalarType.Float32));
         register_parameter("A", A);
         register_parameter("B", B);
     }

@@ -82,9 +82,9 @@ public static class SequenceScorer
         var weight = model.OutputWeight;                                                  // (V, C)
         if (vocabLimit is { } limit && limit < weight.shape[0]) weight = weight.narrow(0, 0, limit);
         var (tokenLogProbs, tokenEntropy) = TokenLogProbs.Compute(picked, weight, targets, temperature, chunkRows);
-        var logProbs = zeros(batch * longest, device: device).index_add(0, rows, tokenLogProbs, 1).reshape(batch, longest); // (B, L)
+        var logProbs = zeros(batch * longest, dtype: float32, device: device).index_add(0, rows, tokenLogProbs, 1).reshape(batch, longest); // (B, L)
         var maskT = tensor(mask, [batch, longest], device: device);                      // (B, L)
-        Tensor? ent = entropy ? zeros(batch * longest, device: device).index_add(0, rows, tokenEntropy, 1).reshape(batch, longest).MoveToOuterDisposeScope() : null; // (B, L)
+        Tensor? ent = entropy ? zeros(batch * longest, dtype: float32, device: device).index_add(0, rows, tokenEntropy, 1).reshape(batch, longest).MoveToOuterDisposeScope() : null; // (B, L)
         return new TokenScores(logProbs.MoveToOuterDisposeScope(), ent, maskT.MoveToOuterDisposeScope());
     }
 }

@@ -17,26 +17,34 @@ public sealed partial class CausalLm : nn.Module
     /// A model whose parameters are created in dtype: a 7B model in bf16 never holds an fp32 copy
     /// (torch's default dtype is set while the modules are built).
     /// </summary>
-    public static CausalLm Create(ModelConfig config, ScalarType dtype)
-    {
-        var previous = get_default_dtype();
-        set_default_dtype(dtype);
-        try { return new CausalLm(config); }
-        finally { set_default_dtype(previous); }
-    }
+    public static CausalLm Create(ModelConfig config, ScalarType dtype) => new(config, dtype);
 
-    public CausalLm(ModelConfig config) : base(nameof(CausalLm))
+    /// <summary>A float32 model.</summary>
+    public CausalLm(ModelConfig config) : this(config, ScalarType.Float32) { }
+
+    // torch's default dtype is process-wide: two models built at once on two threads (a bf16 replica
+    // and an fp32 learner) would each see the other's. Building holds this lock; nothing else relies on
+    // the default (tensors made outside a model's construction name their dtype).
+    static readonly Lock DefaultDTypeLock = new();
+
+    CausalLm(ModelConfig config, ScalarType dtype) : base(nameof(CausalLm))
     {
         var problem = config.Validate();
         if (problem is not null) throw new ArgumentException(problem, nameof(config));
         Config = config;
-        _model = new DecoderStack(config);
-        register_module("model", _model);
-        if (!config.TieWordEmbeddings)
+        lock (DefaultDTypeLock)
         {
-            _lmHead = nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false);
-            register_module("lm_head", _lmHead);
+            var previous = get_default_dtype();
+            set_default_dtype(dtype);
+            try
+            {
+                _model = new DecoderStack(config);
+                if (!config.TieWordEmbeddings) _lmHead = nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false);
+            }
+            finally { set_default_dtype(previous); }
         }
+        register_module("model", _model);
+        if (_lmHead is not null) register_module("lm_head", _lmHead);
     }
 
     public ModelConfig Config { get; }
