@@ -23,6 +23,8 @@ public sealed class InstantGeneratorGrain(WeightCache cache, GeneratorActivity a
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         using var weights = await cache.LeaseAsync(request.Job, request.Epoch, request.Version);
+        // A LoRA version is the adapters alone: the frozen base comes once per silo, as the real generator fetches it.
+        using var baseWeights = weights.Manifest.BaseChecksum is null ? null : await cache.LeaseAsync(request.Job, request.Epoch, WeightStore.BaseVersion);
         double weightsSeconds = clock.Elapsed.TotalSeconds;
         if (_tokenizer is null)
         {

@@ -24,7 +24,7 @@ public static class InstantSilo
             GatewayPort = args.Int("gateway-port", 30000),
             DashboardPort = args.Int("dashboard-port", 0),
             RunsDirectory = args.Get("runs-directory", "runs"),
-            Devices = "cpu",
+            Devices = args.Get("devices", "cpu") == "none" ? "none" : "cpu",   // none: a learner silo (ROLLOUT_LEARNER_SILOS)
         };
         if (config.Validate() is { } problem) { Console.Error.WriteLine(problem); return 2; }
         await using var silo = RolloutSiloHost.Build(config, configureSilo: silo =>

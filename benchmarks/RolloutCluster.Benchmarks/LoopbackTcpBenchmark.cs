@@ -17,14 +17,15 @@ public static class LoopbackTcpBenchmark
         var args = new Args(argv);
         long bytes = args.Int("megabytes", 100) * 1_000_000L;
         int receivers = args.Int("receivers", 3), rounds = args.Int("rounds", 5);
+        bool fresh = args.Get("into", "scratch") == "fresh";
         var payload = Random(bytes);
         var times = new List<double>();
-        for (int round = 0; round < rounds; round++) times.Add(await RoundAsync(payload, receivers));
+        for (int round = 0; round < rounds; round++) times.Add(await RoundAsync(payload, receivers, fresh));
         times.Sort();
         double best = times[0], median = times[times.Count / 2];
         Console.WriteLine(JsonSerializer.Serialize(new
         {
-            scenario = "loopback_tcp", megabytes = bytes / 1e6, receivers, rounds, best_s = Math.Round(best, 3), median_s = Math.Round(median, 3),
+            scenario = "loopback_tcp", receive_into = fresh ? "fresh buffers" : "a reused 1 MB buffer", megabytes = bytes / 1e6, receivers, rounds, best_s = Math.Round(best, 3), median_s = Math.Round(median, 3),
             best_gbytes_per_s = Math.Round(bytes * receivers / best / 1e9, 2),
         }));
         return 0;
@@ -38,7 +39,12 @@ public static class LoopbackTcpBenchmark
         return payload;
     }
 
-    public static async Task<double> RoundAsync(RolloutCluster.Model.Weights.WeightBuffer payload, int receivers)
+    /// <summary>
+    /// One round: the time until every receiver has all bytes. Receivers read into one reused 1 MB
+    /// buffer (the sockets alone), or with <paramref name="intoFreshMemory"/> each into a new buffer of
+    /// the payload's size, as a process receiving a version for the first time must (page faults included).
+    /// </summary>
+    public static async Task<double> RoundAsync(RolloutCluster.Model.Weights.WeightBuffer payload, int receivers, bool intoFreshMemory = false)
     {
         var listeners = Enumerable.Range(0, receivers).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
         listeners.ForEach(l => l.Start());
@@ -46,10 +52,19 @@ public static class LoopbackTcpBenchmark
         {
             using var client = await listener.AcceptTcpClientAsync();
             var stream = client.GetStream();
+            if (intoFreshMemory)
+            {
+                var fresh = new RolloutCluster.Model.Weights.WeightBuffer(payload.Length);
+                long read = 0;
+                foreach (var segment in fresh.Segments)
+                    for (int at = 0, n; at < segment.Length; at += n, read += n)
+                        if ((n = await stream.ReadAsync(segment.AsMemory(at))) == 0) return read;
+                return read;
+            }
             var buffer = new byte[1 << 20];
             long total = 0;
-            int n;
-            while ((n = await stream.ReadAsync(buffer)) > 0) total += n;
+            int got;
+            while ((got = await stream.ReadAsync(buffer)) > 0) total += got;
             return total;
         }).ToList();
         var clock = Stopwatch.StartNew();

@@ -107,7 +107,9 @@ public sealed partial class WeightCache(IGrainFactory grains, PublishedWeights p
             {
                 try
                 {
-                    var checksum = await WeightTransfer.FetchIntoAsync(endpoint, token, job, version, rented.Buffer, CancellationToken.None);
+                    // On the thread pool, not the calling grain's scheduler: a version is thousands of socket
+                    // reads, each of which would otherwise queue behind the activation's turn.
+                    var checksum = await Task.Run(() => WeightTransfer.FetchIntoAsync(endpoint, token, job, version, rented.Buffer, CancellationToken.None));
                     Verify(job, version, checksum, manifest);
                     received = true;
                 }
