@@ -32,7 +32,15 @@ public sealed class LanguageReward(string script = "latin") : IRewardFunction
 
     public ValueTask<RewardResult> ScoreAsync(RewardInput input, CancellationToken cancellation = default)
     {
-        var text = System.Text.RegularExpressions.Regex.Replace(input.Completion, "</?[a-zA-Z_]+>", " ");
+        var (share, letters) = Share(input.Completion);
+        if (letters == 0) return ValueTask.FromResult(new RewardResult(0, "no letters"));
+        return ValueTask.FromResult(new RewardResult(share, string.Create(CultureInfo.InvariantCulture, $"{share:P0} of {letters} letters in {script}")));
+    }
+
+    /// <summary>The share of the text's letters (markup tags aside) in this reward's script, and how many letters there are.</summary>
+    public (double Share, int Letters) Share(string completion)
+    {
+        var text = System.Text.RegularExpressions.Regex.Replace(completion, "</?[a-zA-Z_]+>", " ");
         int letters = 0, inScript = 0;
         foreach (var rune in text.EnumerateRunes())
         {
@@ -40,8 +48,6 @@ public sealed class LanguageReward(string script = "latin") : IRewardFunction
             letters++;
             if (_ranges.Any(x => rune.Value >= x.From && rune.Value <= x.To)) inScript++;
         }
-        if (letters == 0) return ValueTask.FromResult(new RewardResult(0, "no letters"));
-        double share = (double)inScript / letters;
-        return ValueTask.FromResult(new RewardResult(share, string.Create(CultureInfo.InvariantCulture, $"{share:P0} of {letters} letters in {script}")));
+        return (letters == 0 ? 0 : (double)inScript / letters, letters);
     }
 }

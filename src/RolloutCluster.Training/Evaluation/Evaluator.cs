@@ -8,18 +8,12 @@ using RolloutCluster.Training.Jobs;
 namespace RolloutCluster.Training.Evaluation;
 
 /// <summary>
-/// Samples k completions per held-out problem through the rollout engine (so evaluation spreads over
-/// the cluster's generators like rollouts do) and scores them with a correctness reward (value 1 =
+/// Samples k completions per held-out problem through the rollout engine (<see cref="RolloutBatches"/>:
+/// evaluation spreads over the cluster's generators like rollouts do) and scores them with a correctness reward (value 1 =
 /// correct) and the format reward.
 /// </summary>
 public static class Evaluator
 {
-    /// <summary>Problems per request: keeps each generator's KV cache small; each row's seed depends only on (seed, problem, sample).</summary>
-    const int Chunk = 64;
-
-    /// <summary>Requests in flight at once (enough to keep several generators busy).</summary>
-    const int InFlight = 8;
-
     /// <summary>The correctness reward a job's rewards imply: its first of code, math or accuracy; math when it has none.</summary>
     public static RewardSpec Correctness(IReadOnlyList<RewardSpec> rewards) =>
         rewards.FirstOrDefault(r => r.Name is "accuracy" or "math" or "code") is { } r ? r with { Weight = 1 } : new RewardSpec("math", 1);
@@ -30,32 +24,11 @@ public static class Evaluator
         var clock = Stopwatch.StartNew();
         var sampling = new SamplingSpec(Math.Max(temperature, 0f), 1f, 0, maxNewTokens);
         IReadOnlyList<RewardSpec> rewards = correctness.Name == "format" ? [correctness] : [correctness, new RewardSpec("format", 0)];
-        var chunks = Enumerable.Range(0, (problems.Count + Chunk - 1) / Chunk).Select(c => c * Chunk).ToList();
-        var results = new IReadOnlyList<RolloutGroup>[chunks.Count];
-        // Started from the caller's context (the torch thread for an in-process engine, which then
-        // samples inline), at most InFlight at once.
-        async Task Run(int i)
-        {
-            var part = problems.Skip(chunks[i]).Take(Chunk).ToList();
-            results[i] = await engine.RolloutAsync(new RolloutRequest(part, samples, sampling, seed + chunks[i], version, rewards), cancellation);
-        }
-        var pending = new List<Task>();
-        for (int i = 0; i < chunks.Count; i++)
-        {
-            cancellation.ThrowIfCancellationRequested();
-            if (pending.Count >= InFlight)
-            {
-                var done = await Task.WhenAny(pending);
-                pending.Remove(done);
-                await done;
-            }
-            pending.Add(Run(i));
-        }
-        await Task.WhenAll(pending);
-        return Summarize(results.SelectMany(r => r).ToList(), correctness.Name, samples, clock.Elapsed.TotalSeconds);
+        var groups = await RolloutBatches.RunAsync(engine, problems, samples, sampling, seed, version, rewards, cancellation);
+        return Summarize(groups, correctness.Name, samples, clock.Elapsed.TotalSeconds);
     }
 
-    static EvalResult Summarize(List<RolloutGroup> groups, string correctness, int samples, double seconds)
+    static EvalResult Summarize(IReadOnlyList<RolloutGroup> groups, string correctness, int samples, double seconds)
     {
         int correctSamples = 0, solvedAny = 0, formatted = 0;
         long tokens = 0;

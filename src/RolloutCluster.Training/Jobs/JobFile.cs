@@ -165,7 +165,8 @@ public static class JobFile
         return spec;
     }
 
-    static IReadOnlyList<RewardSpec> ParseRewards(SpecMap root)
+    /// <summary>A rewards list (the job's, or a stage's own): each name known, its options valid, at least one.</summary>
+    public static IReadOnlyList<RewardSpec> ParseRewards(SpecMap root)
     {
         var rewards = new List<RewardSpec>();
         foreach (var (node, path) in root.List("rewards"))
@@ -227,6 +228,7 @@ public static class JobFile
             var kind = StageKinds.Find(kindName) ?? throw s.ErrorAt("kind", $"unknown stage kind \"{kindName}\"; known: {string.Join(", ", StageKinds.Names)}");
             var name = s.String("name");
             if (stages.Any(x => x.Name == name)) throw s.ErrorAt("name", $"stage names must be unique; \"{name}\" is already used");
+            context.EarlierStages = [.. stages];
             stages.Add(kind.Parse(s, name, context));
             s.Done();
         }

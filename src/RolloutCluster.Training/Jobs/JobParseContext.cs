@@ -15,6 +15,9 @@ public sealed class JobParseContext(string file, string baseDirectory)
     public TaskSpec Task { get; set; } = null!;
     public IReadOnlyList<RewardSpec> Rewards { get; set; } = [];
 
+    /// <summary>The stages listed before the one being read (a stage may read what an earlier one wrote).</summary>
+    public IReadOnlyList<StageSpec> EarlierStages { get; set; } = [];
+
     /// <summary>The training file's rows as validation read them (null for a built-in task).</summary>
     public IReadOnlyList<Problem>? TrainProblems { get; set; }
 

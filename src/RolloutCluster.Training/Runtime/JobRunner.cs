@@ -71,6 +71,7 @@ public sealed class JobRunner(JobSpec spec, string runDirectory, IJobObserver ob
             Log = log,
             Time = time,
             JobStart = jobStart,
+            RunDirectory = runDirectory,
             Memory = memory,
             ElapsedOffset = offset,
             Checkpoint = (stage, step, exact) => lastCheckpoint = Save(policy, stage, step, exact),

@@ -1,3 +1,4 @@
+using RolloutCluster.Rewards;
 using RolloutCluster.Algorithms;
 using RolloutCluster.Data;
 using RolloutCluster.Model.Sampling;
@@ -16,7 +17,7 @@ namespace RolloutCluster.Training.Stages;
 public sealed record GrpoStageSpec(string Name, int Steps, OptimizerConfig Optimizer, int MicroBatchSize, double? TimeLimitMinutes,
     int PromptsPerStep, int GroupSize, SamplingSpec Sampling, string Advantage, PolicyLossConfig Loss, double KlCoefficient, string KlEstimator,
     bool DynamicSampling, int MaxSamplingRounds, double Oversample, OverlongSpec Overlong, int MaxStaleness, bool ImportanceCorrection,
-    int MaxTokensPerMicroBatch = 0, int PpoEpochs = 1, int MiniBatches = 1)
+    int MaxTokensPerMicroBatch = 0, int PpoEpochs = 1, int MiniBatches = 1, IReadOnlyList<RewardSpec>? Rewards = null)
     : StageSpec(Name, "grpo", Steps);
 
 /// <summary>
@@ -84,7 +85,7 @@ public sealed partial class GrpoStage : IStage
         var estimator = Advantages.Registry.Get(spec.Advantage);
         var counted = new CountingEnumerator<Problem>(context.TrainStream(rl: true));
         long seed = RowRandom.RowSeed(context.Job.Seed, 7919 + context.StageIndex);
-        var pipeline = new RolloutPipeline(context.Engine, spec, context.Job.Rewards, counted, seed, context.Observer.Note);
+        var pipeline = new RolloutPipeline(context.Engine, spec, spec.Rewards ?? context.Job.Rewards, counted, seed, context.Observer.Note);
         // Versions are the engine's (one sequence per job); the stage's own count (from 0, or from the
         // resumed checkpoint's) is what metrics and resume.json record.
         long localStart = 0;

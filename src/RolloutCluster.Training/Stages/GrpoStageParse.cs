@@ -1,3 +1,4 @@
+using RolloutCluster.Rewards;
 using RolloutCluster.Algorithms;
 using RolloutCluster.Training.Jobs;
 
@@ -5,13 +6,33 @@ namespace RolloutCluster.Training.Stages;
 
 public sealed partial class GrpoStage
 {
+    /// <summary>A stage's sampling section (GRPO, rejection sampling): temperature, top_p, top_k, max_new_tokens, max_batch_tokens.</summary>
+    public static SamplingSpec ParseSampling(SpecMap sampling)
+    {
+        var spec = new SamplingSpec((float)sampling.Double("temperature", 1.0, min: 0, exclusiveMin: true), (float)sampling.Double("top_p", 1.0, 0, 1, exclusiveMin: true),
+            sampling.Int("top_k", 0, min: 0), sampling.Int("max_new_tokens", min: 1, max: 100_000), sampling.Int("max_batch_tokens", 0, min: 0));
+        sampling.Done();
+        return spec;
+    }
+
+    /// <summary>A stage's own rewards (R1's last RL stage scores differently from the first), checked like the job's; null: the job's.</summary>
+    static IReadOnlyList<RewardSpec>? ParseStageRewards(SpecMap s, JobParseContext job)
+    {
+        if (!s.Has("rewards")) return null;
+        var rewards = JobFile.ParseRewards(s);
+        if (job.TrainProblems is { } problems)
+        {
+            var nodes = s.List("rewards");
+            for (int i = 0; i < rewards.Count; i++)
+                if (JobFile.Unfed(rewards[i].Name, problems, job.Task.Dataset, job.Task) is { } fault) throw s.Error(nodes[i].Node, nodes[i].Path, fault);
+        }
+        return rewards;
+    }
+
     public StageSpec Parse(SpecMap s, string name, JobParseContext job)
     {
         var steps = s.Int("steps", min: 1);
-        var sampling = s.Map("sampling");
-        var samplingSpec = new SamplingSpec((float)sampling.Double("temperature", 1.0, min: 0, exclusiveMin: true), (float)sampling.Double("top_p", 1.0, 0, 1, exclusiveMin: true),
-            sampling.Int("top_k", 0, min: 0), sampling.Int("max_new_tokens", min: 1, max: 100_000), sampling.Int("max_batch_tokens", 0, min: 0));
-        sampling.Done();
+        var samplingSpec = ParseSampling(s.Map("sampling"));
         var loss = s.OptionalMap("loss");
         var lossConfig = new PolicyLossConfig(
             loss?.Double("clip_low", 0.2, 0, 1) ?? 0.2,
@@ -38,7 +59,7 @@ public sealed partial class GrpoStage
             s.String("advantage", "grpo", [.. Advantages.Registry.Names]), lossConfig, klCoefficient, klEstimator,
             s.Bool("dynamic_sampling", false), s.Int("max_sampling_rounds", 3, min: 1, max: 100), s.Double("oversample", 1.0, 1.0, 16.0), overlongSpec,
             s.Int("max_staleness", 0, min: 0, max: 1000), s.Bool("importance_correction", true), s.Int("max_tokens_per_micro_batch", 0, min: 0),
-            s.Int("ppo_epochs", 1, min: 1, max: 100), s.Int("mini_batches", 1, min: 1, max: prompts * group));
+            s.Int("ppo_epochs", 1, min: 1, max: 100), s.Int("mini_batches", 1, min: 1, max: prompts * group), ParseStageRewards(s, job));
         // Everything one step samples is held until the learner has used it (and, ahead of it, up to
         // max_staleness more requests): a size no machine can hold is refused here, not at run time.
         double requests = (spec.DynamicSampling ? spec.Oversample : 1) * (1 + spec.MaxStaleness);

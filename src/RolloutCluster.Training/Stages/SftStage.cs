@@ -6,8 +6,9 @@ using RolloutCluster.Training.Runtime;
 namespace RolloutCluster.Training.Stages;
 
 /// <summary>Supervised fine-tuning on (prompt, target) pairs of the task's data.</summary>
-public sealed record SftStageSpec(string Name, int Steps, OptimizerConfig Optimizer, int MicroBatchSize, double? TimeLimitMinutes, int BatchSize, int MaxTokensPerMicroBatch = 0)
-    : StageSpec(Name, "sft", Steps);
+/// <param name="Dataset">Null: the task's training rows; "stage:NAME": the dataset an earlier rejection-sampling stage wrote; else a file read with the task's format and fields.</param>
+public sealed record SftStageSpec(string Name, int Steps, OptimizerConfig Optimizer, int MicroBatchSize, double? TimeLimitMinutes, int BatchSize, int MaxTokensPerMicroBatch = 0,
+    string? Dataset = null) : StageSpec(Name, "sft", Steps);
 
 /// <summary>
 /// Supervised fine-tuning (cold start, or distillation from another model's traces): batches of
@@ -23,10 +24,49 @@ public sealed class SftStage : IStage
         var steps = s.Int("steps", min: 1);
         int batch = s.Int("batch_size", 16, min: 1, max: 1 << 20);
         return new SftStageSpec(name, steps, JobFile.ParseOptimizer(s.Map("optimizer"), steps), s.Int("micro_batch_size", batch, min: 1),
-            s.OptionalDouble("time_limit_minutes", 0, exclusiveMin: true), batch, s.Int("max_tokens_per_micro_batch", 0, min: 0));
+            s.OptionalDouble("time_limit_minutes", 0, exclusiveMin: true), batch, s.Int("max_tokens_per_micro_batch", 0, min: 0), ParseDataset(s, job));
     }
 
-    public string Describe(StageSpec spec) => spec is SftStageSpec s ? $"{s.Steps} steps of {s.BatchSize} (prompt, target) pairs, lr {s.Optimizer.LearningRate:G3}" : "";
+    const string StagePrefix = "stage:";
+
+    /// <summary>dataset: "stage:NAME" must name an earlier stage that writes one; a file must load and give every row a target.</summary>
+    static string? ParseDataset(SpecMap s, JobParseContext job)
+    {
+        if (s.OptionalString("dataset") is not { } dataset) return null;
+        if (dataset.StartsWith(StagePrefix, StringComparison.Ordinal))
+        {
+            string stage = dataset[StagePrefix.Length..];
+            var writers = job.EarlierStages.Where(e => e is RejectionSamplingStageSpec).Select(e => e.Name).ToList();
+            return writers.Contains(stage) ? dataset
+                : throw s.ErrorAt("dataset", $"\"{stage}\" is not an earlier stage that writes a dataset; earlier rejection-sampling stages: {(writers.Count == 0 ? "none" : string.Join(", ", writers))}");
+        }
+        string path = job.Resolve(dataset);
+        IReadOnlyList<Problem> problems;
+        try { problems = new Data.Datasets.DatasetSource(path, job.Task.Format, job.Task.Fields, job.Task.SkipBadRows).Load().Problems; }
+        catch (DatasetException e) { throw s.ErrorAt("dataset", e.Message); }
+        if (problems.FirstOrDefault(p => p.Solution is null && p.Reasoning is null) is { } bare)
+            throw s.ErrorAt("dataset", $"problem {bare.Id} of {dataset} has no target to learn (task.fields.solution or reasoning)");
+        return path;
+    }
+
+    /// <summary>The stage's training rows: the task's stream, or its dataset's (shuffled by the job's seed, every epoch anew).</summary>
+    static IEnumerator<Problem>? Rows(SftStageSpec spec, StageContext context)
+    {
+        if (spec.Dataset is null) return context.TrainStream(rl: false);
+        var task = context.Job.Task;
+        var source = spec.Dataset.StartsWith(StagePrefix, StringComparison.Ordinal)
+            ? new TaskSource(RejectionSamplingStageSpec.OutputPath(context.RunDirectory, spec.Dataset[StagePrefix.Length..]))
+            : new TaskSource(spec.Dataset, task.Format, task.Fields, SkipBadRows: task.SkipBadRows);
+        if (new FileInfo(source.Dataset) is { Exists: true, Length: 0 })
+        {
+            context.Observer.Note($"{spec.Name}: {source.Dataset} has no rows (the stage that wrote it kept nothing); nothing to fine-tune on");
+            return null;
+        }
+        return TaskData.Load(source, context.Job.Seed).Train(2 * context.StageIndex).GetEnumerator();
+    }
+
+    public string Describe(StageSpec spec) => spec is SftStageSpec s
+        ? $"{s.Steps} steps of {s.BatchSize} (prompt, target) pairs{(s.Dataset is null ? "" : $" from {s.Dataset}")}, lr {s.Optimizer.LearningRate:G3}" : "";
 
     public Task<int> RunAsync(StageSpec stage, StageContext context, ResumePoint? resume, CancellationToken cancellation)
     {
@@ -35,7 +75,8 @@ public sealed class SftStage : IStage
         int everySteps = context.Job.Checkpoint.EverySteps;
         using var optimizer = new TrainingOptimizer(policy.Model.TrainableParameters(), spec.Optimizer);
         var trainer = new SftTrainer(policy.Model, optimizer, spec.MicroBatchSize, policy.Tokenizer.VocabSize, policy.Tokenizer.EosId, spec.MaxTokensPerMicroBatch);
-        var counted = new CountingEnumerator<Problem>(context.TrainStream(rl: false));
+        if (Rows(spec, context) is not { } rows) return Task.FromResult(0);
+        var counted = new CountingEnumerator<Problem>(rows);
         long start = context.Time.GetTimestamp();
         int step = 0;
         if (resume is not null)

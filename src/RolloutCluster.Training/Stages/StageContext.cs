@@ -21,6 +21,9 @@ public sealed class StageContext
     public required TimeProvider Time { get; init; }
     public required long JobStart { get; init; }
 
+    /// <summary>runs/&lt;job&gt;: where stages write what they produce besides checkpoints (datasets).</summary>
+    public required string RunDirectory { get; init; }
+
     /// <summary>Stops the job (not its process) when the process holds more memory than the job may use.</summary>
     public required MemoryGuard Memory { get; init; }
 

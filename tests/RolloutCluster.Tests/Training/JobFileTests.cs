@@ -70,6 +70,17 @@ public sealed class JobFileTests
     }
 
     [Fact]
+    public void A_grpo_stage_may_score_with_rewards_of_its_own()
+    {
+        Assert.Null(Assert.IsType<GrpoStageSpec>(JobFile.Load(Write(Valid)).Stages[1]).Rewards);
+        var own = Valid.Replace("    optimizer: { lr: 1.0e-4 }", "    optimizer: { lr: 1.0e-4 }\n    rewards: [ { name: accuracy, weight: 2.0 } ]");
+        var rewards = Assert.IsType<GrpoStageSpec>(JobFile.Load(Write(own)).Stages[1]).Rewards!;
+        Assert.Equal(("accuracy", 2.0), (Assert.Single(rewards).Name, rewards[0].Weight));
+        var unknown = Fails(Valid.Replace("    optimizer: { lr: 1.0e-4 }", "    optimizer: { lr: 1.0e-4 }\n    rewards: [ { name: vibes } ]"));
+        Assert.Contains("stages[1].rewards[0].name", unknown.Message);
+    }
+
+    [Fact]
     public void Json_and_yaml_share_the_schema()
     {
         var json = """

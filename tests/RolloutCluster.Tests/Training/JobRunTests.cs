@@ -122,4 +122,39 @@ public sealed class JobRunTests(JobRunFixture fixture) : IClassFixture<JobRunFix
         Assert.Contains("r1-compact template", stdout.ToString());
         Assert.Matches(@"pass@1 \d+\.\d %\s+pass@3 \d+\.\d %\s+maj@3 \d+\.\d %", stdout.ToString());
     }
+
+    [Fact]
+    public async Task Rejection_sampling_keeps_verified_samples_that_a_later_sft_stage_trains_on()
+    {
+        // From the fixture's SFT checkpoint (it has learnt some arithmetic), through the grains.
+        Assert.True(fixture.InProcess.Code == 0, fixture.InProcess.Err);
+        var job = $$"""
+            name: e2e
+            seed: 11
+            model: { checkpoint: {{Path.Combine(fixture.InProcess.RunDir, "checkpoints", "sft")}}, threads: 1 }
+            task: { dataset: builtin:arithmetic, template: r1-compact, test_size: 40 }
+            rewards: [ { name: accuracy, weight: 1.0 }, { name: format, weight: 0.1 } ]
+            stages:
+              - { name: rs, kind: rejection-sampling, prompts: 48, samples: 8, keep_per_prompt: 2, sampling: { max_new_tokens: 40 } }
+              - { name: again, kind: sft, dataset: stage:rs, steps: 3, batch_size: 4, optimizer: { lr: 1.0e-4 } }
+            """;
+        var (code, stdout, stderr, runDir) = await Run(job);
+        Assert.True(code == 0, stderr + stdout);
+        var rows = MetricsLog.Read(Path.Combine(runDir, "metrics.jsonl"));
+        var counts = Assert.Single(rows, r => r.Kind == "rejection").Values;
+        Assert.Equal(48 * 8, counts["rejection/samples"]);
+        Assert.InRange(counts["rejection/kept"], 1, 2 * counts["rejection/prompts_kept"]);
+        Assert.Equal(counts["rejection/correct"], counts["rejection/kept"] + counts.Where(kv => kv.Key.StartsWith("rejection/dropped/", StringComparison.Ordinal)).Sum(kv => kv.Value));
+        // Every kept row is right by an independent check (the answer it states against the problem's), and says where it came from.
+        var dataset = File.ReadAllLines(Path.Combine(runDir, "datasets", "rs.jsonl")).Select(l => System.Text.Json.Nodes.JsonNode.Parse(l)!).ToList();
+        Assert.Equal(counts["rejection/kept"], dataset.Count);
+        foreach (var row in dataset)
+        {
+            var stated = RolloutCluster.Rewards.Answers.AnswerExtraction.Extract((string)row["solution"]!);
+            Assert.True(stated is not null && RolloutCluster.Rewards.Answers.MathEquivalence.Equivalent(stated, (string)row["answer"]!) == true, row.ToJsonString());
+            Assert.InRange((int)row["provenance"]!["sample"]!, 0, 7);
+            Assert.Matches("/cpu$", (string)row["provenance"]!["generator"]!);
+        }
+        Assert.Equal(3, rows.Count(r => r.Kind == "train" && r.Stage == "again"));
+    }
 }
