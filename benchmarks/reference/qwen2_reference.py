@@ -118,6 +118,10 @@ class Qwen2:
 
     def forward(self, ids, positions, valid, cache=None):
         """ids, positions: (B, T) int64; valid: (B, Tk) bool over all slots so far. Returns logits (B, T, V)."""
+        return self.hidden(ids, positions, valid, cache) @ self.lm_head.t()
+
+    def hidden(self, ids, positions, valid, cache=None):
+        """The final norm's output (B, T, C): what the LM head, or a reward model's score head, reads."""
         x = self.w["model.embed_tokens.weight"][ids]                   # (B, T, C)
         b, t, _ = x.shape
         past = 0 if cache is None else cache["len"]
@@ -154,8 +158,7 @@ class Qwen2:
             x = x + self.linear(gate * self.linear(h, p + "mlp.up_proj"), p + "mlp.down_proj")
         if cache is not None:
             cache["len"] = tk
-        x = self.rms(x, self.w["model.norm.weight"])
-        return x @ self.lm_head.t()
+        return self.rms(x, self.w["model.norm.weight"])
 
     def new_cache(self):
         return {"len": 0, "k": [None] * self.layers, "v": [None] * self.layers}

@@ -27,9 +27,11 @@ public static class Checkpoint
 
     /// <summary>
     /// Writes the model (in its own dtype, or saveAs) and tokenizer to dir, replacing what was there;
-    /// weights over shardBytes go to shards with model.safetensors.index.json.
+    /// weights over shardBytes go to shards with model.safetensors.index.json. Extra tensors (a reward
+    /// model's head) are written beside the model's, in their own dtype.
     /// </summary>
-    public static void Save(string dir, CausalLm model, ITokenizer tokenizer, ScalarType? saveAs = null, long shardBytes = DefaultShardBytes)
+    public static void Save(string dir, CausalLm model, ITokenizer tokenizer, ScalarType? saveAs = null, long shardBytes = DefaultShardBytes,
+        IReadOnlyList<(string Name, Tensor Tensor)>? extra = null)
     {
         Directory.CreateDirectory(dir);
         var dtype = saveAs ?? model.DType;
@@ -44,7 +46,7 @@ public static class Checkpoint
         {
             // Under LoRA the checkpoint is the full model with the adapters merged in (it loads without
             // PEFT), and the adapters themselves are kept beside it in adapter/ (PEFT's layout).
-            var tensors = model.MergedHfTensors().Select(p => (p.Name, p.Tensor.detach().to(dtype))).ToList();
+            var tensors = model.MergedHfTensors().Select(p => (p.Name, p.Tensor.detach().to(dtype))).Concat(extra?.Select(e => (e.Name, e.Tensor.detach())) ?? []).ToList();
             CheckpointShards.Write(dir, tensors, shardBytes);
         }
         if (model.Lora is not null) model.SaveAdapter(Path.Combine(dir, AdapterDirectory));
@@ -110,7 +112,8 @@ public static class Checkpoint
         return new LoadedModel(model, tokenizer, config);
     }
 
-    static void LoadWeights(CausalLm model, IReadOnlyDictionary<string, (SafeTensorsFile File, SafeTensorEntry Entry)> files)
+    /// <summary>Reads the model's tensors from a checkpoint's files, checking names and shapes; names in <paramref name="others"/> belong to someone else (a reward model's head).</summary>
+    internal static void LoadWeights(CausalLm model, IReadOnlyDictionary<string, (SafeTensorsFile File, SafeTensorEntry Entry)> files, IReadOnlySet<string>? others = null)
     {
         var parameters = model.HfTensors().ToDictionary(p => p.Name, p => p.Tensor);
         var where = files.Values.Select(f => f.File.Path).Distinct().Count() == 1 ? files.Values.First().File.Path : "the checkpoint's shards";
@@ -123,6 +126,7 @@ public static class Checkpoint
         {
             // Tied models may still carry lm_head.weight (transformers sometimes saves it): it is the embedding.
             if (name == "lm_head.weight" && model.Config.TieWordEmbeddings) continue;
+            if (others?.Contains(name) == true) continue;
             if (!parameters.TryGetValue(name, out var p))
                 throw new ModelFormatException(file.Path, $"unexpected tensor '{name}' of shape [{string.Join(", ", entry.Shape)}]: config.json's architecture has no such parameter");
             if (!p.shape.SequenceEqual(entry.Shape))

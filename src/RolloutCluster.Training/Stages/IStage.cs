@@ -26,7 +26,7 @@ public interface IStage
 /// <summary>The stage kinds by name.</summary>
 public static class StageKinds
 {
-    static readonly Dictionary<string, IStage> Kinds = new IStage[] { new SftStage(), new GrpoStage(), new EvalStage(), new RejectionSamplingStage() }.ToDictionary(s => s.Kind, StringComparer.Ordinal);
+    static readonly Dictionary<string, IStage> Kinds = new IStage[] { new SftStage(), new GrpoStage(), new EvalStage(), new RejectionSamplingStage(), new RewardModelStage() }.ToDictionary(s => s.Kind, StringComparer.Ordinal);
 
     public static IReadOnlyCollection<string> Names => Kinds.Keys;
 

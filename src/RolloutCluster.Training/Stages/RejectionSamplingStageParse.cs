@@ -14,11 +14,7 @@ public sealed partial class RejectionSamplingStage
     public StageSpec Parse(SpecMap s, string name, JobParseContext job)
     {
         // Kept means verified correct: the job must have a verifier among its rewards.
-        if (job.Rewards.FirstOrDefault(r => r.Name is "accuracy" or "math" or "code") is null)
-            throw s.ErrorAt("kind", $"a rejection-sampling stage keeps samples its verifier accepts, but the job's rewards ({string.Join(", ", job.Rewards.Select(r => r.Name))}) " +
-                "have none: add accuracy, math or code to rewards");
-        var correctness = Evaluator.Correctness(job.Rewards);
-        if (job.TrainProblems is { } problems && JobFile.Unfed(correctness.Name, problems, job.Task.Dataset, job.Task) is { } fault) throw s.ErrorAt("kind", fault);
+        var correctness = RequireVerifier(s, job, "a rejection-sampling stage keeps samples its verifier accepts");
         int samples = s.Int("samples", min: 1, max: 1024);
         var sampling = GrpoStage.ParseSampling(s.Map("sampling"));
         var filters = s.Has("filters") ? s.List("filters").Select(item => ParseFilter(s, item.Node, item.Path)).ToList()
@@ -27,6 +23,16 @@ public sealed partial class RejectionSamplingStage
             throw s.ErrorAt("filters", $"filter \"{twice.Key}\" is listed twice");
         return new RejectionSamplingStageSpec(name, s.Int("prompts", min: 1, max: 10_000_000), samples, sampling,
             s.Int("keep_per_prompt", samples, min: 1, max: samples), s.Bool("dedupe", true), filters, correctness);
+    }
+
+    /// <summary>The job's verifier (its first of accuracy, math, code) for a stage that needs one; refused, naming why, when there is none or the task cannot feed it.</summary>
+    public static RewardSpec RequireVerifier(SpecMap s, JobParseContext job, string why)
+    {
+        if (job.Rewards.FirstOrDefault(r => r.Name is "accuracy" or "math" or "code") is null)
+            throw s.ErrorAt("kind", $"{why}, but the job's rewards ({string.Join(", ", job.Rewards.Select(r => r.Name))}) have none: add accuracy, math or code to rewards");
+        var correctness = Evaluator.Correctness(job.Rewards);
+        if (job.TrainProblems is { } problems && JobFile.Unfed(correctness.Name, problems, job.Task.Dataset, job.Task) is { } fault) throw s.ErrorAt("kind", fault);
+        return correctness;
     }
 
     static ISampleFilter ParseFilter(SpecMap stage, YamlNode node, string path)
