@@ -5,7 +5,8 @@ namespace RolloutCluster.Rewards;
 /// <summary>
 /// Language consistency (DeepSeek-R1's reward against language mixing): the share of letters in the
 /// completion that belong to the target script. Markup tags are ignored; a completion without
-/// letters scores 0.
+/// letters scores 1: nothing in it is in another language (scoring it 0 made letters pay on
+/// symbol-only tasks such as arithmetic, where only broken completions hold any).
 /// </summary>
 public sealed class LanguageReward(string script = "latin") : IRewardFunction
 {
@@ -33,7 +34,7 @@ public sealed class LanguageReward(string script = "latin") : IRewardFunction
     public ValueTask<RewardResult> ScoreAsync(RewardInput input, CancellationToken cancellation = default)
     {
         var (share, letters) = Share(input.Completion);
-        if (letters == 0) return ValueTask.FromResult(new RewardResult(0, "no letters"));
+        if (letters == 0) return ValueTask.FromResult(new RewardResult(1, "no letters: nothing in another script"));
         return ValueTask.FromResult(new RewardResult(share, string.Create(CultureInfo.InvariantCulture, $"{share:P0} of {letters} letters in {script}")));
     }
 

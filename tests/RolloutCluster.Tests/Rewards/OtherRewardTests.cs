@@ -11,7 +11,7 @@ public sealed class OtherRewardTests
     [InlineData("latin", "Half English половина", 11.0 / 19)]            // 11 latin letters, 8 cyrillic
     [InlineData("cyrillic", "Ответ: сорок два", 1.0)]
     [InlineData("han", "答案是四十二", 1.0)]
-    [InlineData("latin", "12345 + 678", 0.0)]
+    [InlineData("latin", "12345 + 678", 1.0)]                          // no letters: nothing in another script
     public async Task Language_is_the_share_of_letters_in_the_target_script(string script, string completion, double expected) =>
         Assert.Equal(expected, (await new LanguageReward(script).ScoreAsync(new RewardInput(completion))).Value, 2);
 
