@@ -18,6 +18,9 @@ public sealed class RewardModel : nn.Module
 {
     public const string HeadTensor = "score.weight";
 
+    /// <summary>Beside the weights: what of a completion the model was trained to read ({"scope": "trace" | "answer"}).</summary>
+    public const string SettingsFile = "reward_model.json";
+
     readonly CausalLm _backbone;
     readonly Linear _score;
 
@@ -81,7 +84,10 @@ public sealed class RewardModel : nn.Module
         return _score.forward(last).squeeze(1).MoveToOuterDisposeScope();                               // (B)
     }
 
-    /// <summary>Writes the model in ForSequenceClassification layout (config.json names it, with num_labels 1) with its tokenizer.</summary>
+    /// <summary>What of a completion the model reads: "trace" (all of it) or "answer" (its final answer).</summary>
+    public string Scope { get; set; } = "trace";
+
+    /// <summary>Writes the model in ForSequenceClassification layout (config.json names it, with num_labels 1) with its tokenizer and scope.</summary>
     public void Save(string dir, ITokenizer tokenizer)
     {
         Checkpoint.Save(dir, _backbone, tokenizer, extra: [(HeadTensor, _score.weight!)]);
@@ -90,6 +96,7 @@ public sealed class RewardModel : nn.Module
         config["architectures"] = new JsonArray([.. Config.Architectures.Select(a => (JsonNode?)a.Replace("ForCausalLM", "ForSequenceClassification", StringComparison.Ordinal))]);
         config["num_labels"] = 1;
         File.WriteAllText(configPath, config.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n");
+        File.WriteAllText(Path.Combine(dir, SettingsFile), new JsonObject { ["scope"] = Scope }.ToJsonString() + "\n");
     }
 
     /// <summary>
@@ -113,6 +120,8 @@ public sealed class RewardModel : nn.Module
             Checkpoint.LoadWeights(model._backbone, files, new HashSet<string> { HeadTensor });
             using var noGrad = no_grad();
             head.File.ReadInto(HeadTensor, model._score.weight!);
+            string settings = Path.Combine(dir, SettingsFile);
+            if (File.Exists(settings) && JsonNode.Parse(File.ReadAllText(settings))?["scope"]?.GetValue<string>() is { } scope) model.Scope = scope;
         }
         catch
         {

@@ -12,6 +12,9 @@ public sealed record EvalResult(int Problems, int Samples, double PassAt1, doubl
     /// <summary>Problems each generator sampled (how evaluation spread over the cluster).</summary>
     public IReadOnlyDictionary<string, double> ProblemsByGenerator { get; init; } = new Dictionary<string, double>();
 
+    /// <summary>With a reward model: samples per problem n → (best-of-n by its score, majority weighted by its probabilities).</summary>
+    public IReadOnlyDictionary<int, (double BestOfN, double WeightedMajority)> Ranked { get; init; } = new Dictionary<int, (double, double)>();
+
     /// <summary>The inference-scaling curve: samples per problem n → (pass@n, maj@n).</summary>
     public IReadOnlyDictionary<int, (double PassAtN, double MajAtN)> Scaling { get; init; } = new Dictionary<int, (double, double)>();
 
@@ -45,6 +48,11 @@ public sealed record EvalResult(int Problems, int Samples, double PassAt1, doubl
         {
             if (n > 1) metrics[$"{prefix}/pass@{n}"] = pass;
             metrics[$"{prefix}/maj@{n}"] = maj;
+        }
+        foreach (var (n, (best, weighted)) in Ranked)
+        {
+            metrics[$"{prefix}/best_of@{n}"] = best;
+            metrics[$"{prefix}/rm_maj@{n}"] = weighted;
         }
         foreach (var (op, value) in PassAt1ByOperator) metrics[$"{prefix}/pass@1/{op}"] = value;
         foreach (var (generator, problems) in ProblemsByGenerator) metrics[$"{prefix}/generator/{generator}"] = problems;

@@ -19,13 +19,34 @@ public static class Evaluator
         rewards.FirstOrDefault(r => r.Name is "accuracy" or "math" or "code") is { } r ? r with { Weight = 1 } : new RewardSpec("math", 1);
 
     public static async Task<EvalResult> EvaluateAsync(IRolloutEngine engine, long version, IReadOnlyList<Problem> problems, int samples, float temperature,
-        int maxNewTokens, long seed, RewardSpec correctness, CancellationToken cancellation = default)
+        int maxNewTokens, long seed, RewardSpec correctness, CancellationToken cancellation = default,
+        Func<IReadOnlyList<RolloutGroup>, IReadOnlyList<double[]>>? scorer = null)
     {
         var clock = Stopwatch.StartNew();
         var sampling = new SamplingSpec(Math.Max(temperature, 0f), 1f, 0, maxNewTokens);
         IReadOnlyList<RewardSpec> rewards = correctness.Name == "format" ? [correctness] : [correctness, new RewardSpec("format", 0)];
         var groups = await RolloutBatches.RunAsync(engine, problems, samples, sampling, seed, version, rewards, cancellation);
-        return Summarize(groups, correctness.Name, samples, clock.Elapsed.TotalSeconds);
+        var result = Summarize(groups, correctness.Name, samples, clock.Elapsed.TotalSeconds);
+        return scorer is null ? result : result with { Ranked = Ranked(groups, scorer(groups), correctness.Name, samples) };
+    }
+
+    /// <summary>Best-of-n and reward-weighted majority at each n of the scaling curve, by the scorer's scores of every sample.</summary>
+    static IReadOnlyDictionary<int, (double BestOfN, double WeightedMajority)> Ranked(IReadOnlyList<RolloutGroup> groups, IReadOnlyList<double[]> scores,
+        string correctness, int samples)
+    {
+        var sizes = ScalingSizes(samples);
+        var (best, weighted) = (new double[sizes.Count], new double[sizes.Count]);
+        for (int g = 0; g < groups.Count; g++)
+        {
+            var ok = groups[g].Scores.Select(s => s.Values[correctness] >= 1).ToList();
+            var answers = groups[g].Completions.Select(c => AnswerExtraction.Extract(c.Text)).ToList();
+            for (int s = 0; s < sizes.Count; s++)
+            {
+                best[s] += InferenceScaling.BestOfN(scores[g], ok, sizes[s]);
+                weighted[s] += InferenceScaling.WeightedMajorityAtN(answers, scores[g], ok, sizes[s]);
+            }
+        }
+        return sizes.Select((n, s) => (n, s)).ToDictionary(x => x.n, x => (best[x.s] / groups.Count, weighted[x.s] / groups.Count));
     }
 
     static EvalResult Summarize(IReadOnlyList<RolloutGroup> groups, string correctness, int samples, double seconds)

@@ -33,4 +33,34 @@ public static class InferenceScaling
         }
         return (double)won / runs;
     }
+
+    /// <summary>Best-of-n by a scorer (a reward model): the share of the k / n disjoint runs of n samples whose highest-scored sample is correct (ties: the earliest).</summary>
+    public static double BestOfN(IReadOnlyList<double> scores, IReadOnlyList<bool> correct, int n)
+    {
+        int runs = scores.Count / n;
+        if (runs == 0) throw new ArgumentOutOfRangeException(nameof(n), $"{n} samples per choice, only {scores.Count} drawn");
+        int won = 0;
+        for (int r = 0; r < runs; r++)
+        {
+            int best = r * n;
+            for (int i = r * n + 1; i < (r + 1) * n; i++) if (scores[i] > scores[best]) best = i;
+            if (correct[best]) won++;
+        }
+        return (double)won / runs;
+    }
+
+    /// <summary>Reward-weighted majority at n: as <see cref="MajorityAtN"/>, each vote weighted by its sample's probability of being correct (sigmoid of the score).</summary>
+    public static double WeightedMajorityAtN(IReadOnlyList<string?> answers, IReadOnlyList<double> scores, IReadOnlyList<bool> correct, int n)
+    {
+        int runs = answers.Count / n;
+        if (runs == 0) throw new ArgumentOutOfRangeException(nameof(n), $"{n} samples per vote, only {answers.Count} drawn");
+        int won = 0;
+        for (int r = 0; r < runs; r++)
+        {
+            var weights = scores.Skip(r * n).Take(n).Select(s => 1 / (1 + Math.Exp(-s))).ToList();
+            int winner = AnswerVotes.Winner(answers.Skip(r * n).Take(n).ToList(), weights);
+            if (winner >= 0 && correct[r * n + winner]) won++;
+        }
+        return (double)won / runs;
+    }
 }

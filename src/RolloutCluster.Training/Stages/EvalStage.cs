@@ -1,3 +1,4 @@
+using TorchSharp;
 using RolloutCluster.Data;
 using RolloutCluster.Model.Sampling;
 using RolloutCluster.Training.Engine;
@@ -8,7 +9,8 @@ using RolloutCluster.Training.Runtime;
 namespace RolloutCluster.Training.Stages;
 
 /// <summary>Held-out evaluation as a stage of its own: a dataset (the task's test set when none is named), k samples per problem.</summary>
-public sealed record EvalStageSpec(string Name, string? Dataset, int Samples, float Temperature, int MaxNewTokens) : StageSpec(Name, "eval", 1);
+/// <param name="RewardModel">"stage:NAME" (an earlier reward-model stage's) or a directory: adds best-of-n and reward-weighted majority by its scores.</param>
+public sealed record EvalStageSpec(string Name, string? Dataset, int Samples, float Temperature, int MaxNewTokens, string? RewardModel = null) : StageSpec(Name, "eval", 1);
 
 /// <summary>
 /// Evaluates the policy as the earlier stages left it: pass@1, pass@k and maj@k through the rollout
@@ -22,11 +24,31 @@ public sealed class EvalStage : IStage
     {
         var dataset = s.OptionalString("dataset");
         if (dataset is not null) job.CheckDataset(s, "dataset", dataset);
-        return new EvalStageSpec(name, dataset, s.Int("samples", 1, min: 1, max: 1024), (float)s.Double("temperature", 1.0, min: 0), s.Int("max_new_tokens", min: 1, max: 100_000));
+        return new EvalStageSpec(name, dataset, s.Int("samples", 1, min: 1, max: 1024), (float)s.Double("temperature", 1.0, min: 0), s.Int("max_new_tokens", min: 1, max: 100_000),
+            ParseRewardModel(s, job));
+    }
+
+    const string StagePrefix = "stage:";
+
+    /// <summary>reward_model: "stage:NAME" must name an earlier reward-model stage; a directory must hold a reward model (a scalar head).</summary>
+    static string? ParseRewardModel(SpecMap s, JobParseContext job)
+    {
+        if (s.OptionalString("reward_model") is not { } value) return null;
+        if (value.StartsWith(StagePrefix, StringComparison.Ordinal))
+        {
+            var trainers = job.EarlierStages.Where(e => e is RewardModelStageSpec).Select(e => e.Name).ToList();
+            return trainers.Contains(value[StagePrefix.Length..]) ? value
+                : throw s.ErrorAt("reward_model", $"\"{value[StagePrefix.Length..]}\" is not an earlier reward-model stage; earlier ones: {(trainers.Count == 0 ? "none" : string.Join(", ", trainers))}");
+        }
+        string dir = job.Resolve(value);
+        try { RolloutCluster.Model.Reward.RewardModel.Load(dir).Model.Dispose(); }
+        catch (RolloutCluster.Model.ModelFormatException e) { throw s.ErrorAt("reward_model", e.Message); }
+        return dir;
     }
 
     public string Describe(StageSpec spec) => spec is EvalStageSpec e
-        ? $"{e.Samples} samples of each problem of {e.Dataset ?? "the task's test set"} at T={e.Temperature}, up to {e.MaxNewTokens} new tokens" : "";
+        ? $"{e.Samples} samples of each problem of {e.Dataset ?? "the task's test set"} at T={e.Temperature}, up to {e.MaxNewTokens} new tokens" +
+          (e.RewardModel is null ? "" : $"; best-of-n and weighted majority by {e.RewardModel}") : "";
 
     public async Task<int> RunAsync(StageSpec stage, StageContext context, ResumePoint? resume, CancellationToken cancellation)
     {
@@ -34,8 +56,12 @@ public sealed class EvalStage : IStage
         var problems = EvalProblems(context.Job, context.Data, spec.Dataset);
         context.Observer.EvaluationStarted(spec.Name, problems.Count, spec.Samples);
         long version = await context.Engine.CurrentVersionAsync(context.Policy, cancellation);
+        using var rewardModel = spec.RewardModel is null ? null : RolloutCluster.Model.Reward.RewardModel.Load(spec.RewardModel.StartsWith(StagePrefix, StringComparison.Ordinal)
+            ? RewardModelStageSpec.OutputPath(context.RunDirectory, spec.RewardModel[StagePrefix.Length..]) : spec.RewardModel).Model;
+        rewardModel?.to(context.Policy.Model.Device);
         var result = await Evaluator.EvaluateAsync(context.Engine, version, problems, spec.Samples, spec.Temperature, spec.MaxNewTokens,
-            RowRandom.RowSeed(context.Job.Seed, 104729), Evaluator.Correctness(context.Job.Rewards), cancellation);
+            RowRandom.RowSeed(context.Job.Seed, 104729), Evaluator.Correctness(context.Job.Rewards), cancellation,
+            rewardModel is null ? null : groups => RewardModelStage.ScoreGroups(rewardModel, groups, context.Policy.Tokenizer));
         context.Log.Write("eval", spec.Name, 1, context.ElapsedSeconds, result.ToMetrics("eval"));
         context.Observer.EvaluationCompleted(spec.Name, result);
         return 1;

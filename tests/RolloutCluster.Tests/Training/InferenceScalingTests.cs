@@ -34,3 +34,28 @@ public sealed class InferenceScalingTests
     public void The_curve_doubles_up_to_k() =>
         Assert.Equal([1, 2, 4, 8, 12], Evaluator.ScalingSizes(12));
 }
+
+/// <summary>Best-of-n and reward-weighted majority by a scorer's scores.</summary>
+public sealed class RankedScalingTests
+{
+    [Fact]
+    public void Best_of_n_takes_the_highest_scored_sample_of_each_run()
+    {
+        double[] scores = [0.1, 2.0, -1.0, 0.5];
+        bool[] correct = [true, false, false, true];
+        Assert.Equal(0.5, InferenceScaling.BestOfN(scores, correct, 1));   // the samples alone: 2 of 4 right
+        Assert.Equal(0.5, InferenceScaling.BestOfN(scores, correct, 2));   // (0.1, 2.0) picks the wrong one; (-1.0, 0.5) the right one
+        Assert.Equal(0.0, InferenceScaling.BestOfN(scores, correct, 4));   // 2.0 wins and is wrong
+    }
+
+    [Fact]
+    public void Weighted_majority_lets_confident_votes_outweigh_many_doubtful_ones()
+    {
+        string?[] answers = ["7", "7", "8"];
+        bool[] correct = [false, false, true];
+        Assert.Equal(0.0, InferenceScaling.MajorityAtN(answers, correct, 3));
+        // σ(-3) + σ(-3) = 0.095 for "7" against σ(3) = 0.953 for "8".
+        Assert.Equal(1.0, InferenceScaling.WeightedMajorityAtN(answers, [-3.0, -3.0, 3.0], correct, 3));
+        Assert.Equal(0.0, InferenceScaling.WeightedMajorityAtN(answers, [0.0, 0.0, 0.0], correct, 3));
+    }
+}
