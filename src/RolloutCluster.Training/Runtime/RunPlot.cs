@@ -4,9 +4,10 @@ namespace RolloutCluster.Training.Runtime;
 
 /// <summary>
 /// plot.png of a run, one panel per stage: SFT token accuracy, GRPO reward and accuracy per step
-/// (smoothed), and held-out pass@1 at each evaluation (the one after the previous stage at step 0).
+/// (smoothed), and held-out pass@1 at each evaluation (the one after the previous stage at step 0);
+/// and when an evaluation drew k >= 4 samples, a last panel of its inference-scaling curves.
 /// </summary>
-public static class RunPlot
+public static partial class RunPlot
 {
     public static void Write(string metricsPath, string pngPath, string title)
     {
@@ -20,6 +21,8 @@ public static class RunPlot
             var steps = rows.Where(r => r.Kind == "train" && r.Stage == stage).ToList();
             double[] x = steps.Select(r => (double)r.Step).ToArray();
             Line(plot, x, steps, "sft/token_accuracy", "token accuracy (train)");
+            Line(plot, x, steps, "rm/accuracy", "reward model accuracy (train batches)");
+            Line(plot, x, steps, "rm/loss", "reward model loss");
             Line(plot, x, steps, "reward/mean", "reward (mean)");
             Line(plot, x, steps, steps.Any(r => r.Values.ContainsKey("reward/accuracy")) ? "reward/accuracy" : "reward/math", "accuracy (train samples)");
             var evals = rows.Where(r => r.Kind == "eval" && r.Values.ContainsKey("eval/pass@1") && (r.Stage == stage || r.Stage == previous))
@@ -39,11 +42,46 @@ public static class RunPlot
             plots.Add(plot);
             previous = stage;
         }
+        if (ScalingCurves(rows) is { Count: > 0 } curves)
+        {
+            // The last evaluation with a curve (k >= 4): accuracy against samples per problem, n on a log2 axis.
+            var plot = new ScottPlot.Plot();
+            foreach (var (label, points) in curves)
+            {
+                var line = plot.Add.Scatter(points.Select(p => Math.Log2(p.N)).ToArray(), points.Select(p => p.Value).ToArray());
+                line.LegendText = label;
+            }
+            plot.Title($"{title}: inference-time scaling (last evaluation)");
+            plot.XLabel("log2(samples per problem)");
+            plot.YLabel("held-out accuracy");
+            plot.ShowLegend(ScottPlot.Alignment.LowerRight);
+            plots.Add(plot);
+        }
         if (plots.Count == 0) plots.Add(new ScottPlot.Plot());
         var multiplot = new ScottPlot.Multiplot(plots[0]); // it starts with this one panel
         foreach (var plot in plots.Skip(1)) multiplot.Subplots.Add(plot);
-        multiplot.SavePng(pngPath, 1000, 420 * Math.Max(1, stages.Count));
+        multiplot.SavePng(pngPath, 1000, 420 * plots.Count);
     }
+
+    /// <summary>
+    /// The inference-scaling curves of the last evaluation that has one (at least three sample counts):
+    /// pass@n, maj@n, and with a reward model best_of@n and rm_maj@n, each as (n, value) in n order.
+    /// </summary>
+    public static IReadOnlyList<(string Label, IReadOnlyList<(int N, double Value)> Points)> ScalingCurves(
+        IReadOnlyList<(string Kind, string Stage, int Step, Dictionary<string, double> Values)> rows)
+    {
+        var last = rows.LastOrDefault(r => r.Kind == "eval" && r.Values.Keys.Count(k => CurveKey().IsMatch(k) && k.StartsWith("eval/pass@", StringComparison.Ordinal)) >= 3);
+        if (last.Values is null) return [];
+        return [.. last.Values.Select(kv => (Match: CurveKey().Match(kv.Key), kv.Value)).Where(x => x.Match.Success)
+            .GroupBy(x => x.Match.Groups["name"].Value)
+            .OrderBy(g => Array.IndexOf(CurveNames, g.Key))
+            .Select(g => ($"{g.Key}@n", (IReadOnlyList<(int, double)>)[.. g.Select(x => (int.Parse(x.Match.Groups["n"].Value, System.Globalization.CultureInfo.InvariantCulture), x.Value)).OrderBy(p => p.Item1)]))];
+    }
+
+    static readonly string[] CurveNames = ["pass", "maj", "best_of", "rm_maj"];
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^eval/(?<name>pass|maj|best_of|rm_maj)@(?<n>\d+)$")]
+    private static partial System.Text.RegularExpressions.Regex CurveKey();
 
     static void Line(ScottPlot.Plot plot, double[] x, List<(string Kind, string Stage, int Step, Dictionary<string, double> Values)> rows, string key, string label)
     {
