@@ -67,6 +67,7 @@ public sealed class JobRunner(JobSpec spec, string runDirectory, IJobObserver ob
             Policy = policy,
             Data = data,
             Engine = rollouts,
+            Rewards = rewards,
             Observer = observer,
             Log = log,
             Time = time,

@@ -11,8 +11,10 @@ using RolloutCluster.Training.Runtime;
 namespace RolloutCluster.Training.Stages;
 
 /// <summary>Rejection sampling: k samples of each of N training prompts; the verified-correct ones that pass the filters become a dataset.</summary>
+/// <param name="Teacher">A checkpoint that samples instead of the policy (distillation: a later sft stage trains the policy on its solutions); null: the policy.</param>
+/// <param name="Verify">Keep only samples the verifier accepts (false keeps every sample that passes the filters: distillation of unverifiable data).</param>
 public sealed record RejectionSamplingStageSpec(string Name, int Prompts, int Samples, SamplingSpec Sampling, int KeepPerPrompt, bool Dedupe,
-    IReadOnlyList<ISampleFilter> Filters, RewardSpec Correctness) : StageSpec(Name, "rejection-sampling", 1)
+    IReadOnlyList<ISampleFilter> Filters, RewardSpec? Correctness, string? Teacher = null, bool Verify = true) : StageSpec(Name, "rejection-sampling", 1)
 {
     /// <summary>Where the stage writes its dataset: runs/&lt;job&gt;/datasets/&lt;stage&gt;.jsonl.</summary>
     public static string OutputPath(string runDirectory, string stage) => Path.Combine(runDirectory, "datasets", stage + ".jsonl");
@@ -31,7 +33,8 @@ public sealed partial class RejectionSamplingStage : IStage
     public string Kind => "rejection-sampling";
 
     public string Describe(StageSpec spec) => spec is RejectionSamplingStageSpec r
-        ? $"{r.Samples} samples of each of {r.Prompts} training prompts, kept when {r.Correctness.Name} verifies them" +
+        ? $"{r.Samples} samples of each of {r.Prompts} training prompts{(r.Teacher is null ? "" : $" by the teacher {r.Teacher}")}, kept when " +
+          (r.Verify ? $"{r.Correctness!.Name} verifies them" : "unverified") +
           $" and no filter of [{string.Join(", ", r.Filters.Select(f => f.Name))}] objects{(r.Dedupe ? ", duplicates dropped" : "")}, at most {r.KeepPerPrompt} per prompt"
         : "";
 
@@ -44,18 +47,37 @@ public sealed partial class RejectionSamplingStage : IStage
             while (problems.Count < spec.Prompts && stream.MoveNext()) problems.Add(stream.Current);
         if (problems.Count < spec.Prompts) context.Observer.Note($"{spec.Name}: the training data has {problems.Count} prompts (task.epochs), not {spec.Prompts}");
         context.Observer.Note($"{spec.Name}: {spec.Samples} samples of each of {problems.Count} prompts");
-        long version = await context.Engine.CurrentVersionAsync(context.Policy, cancellation);
-        var groups = await RolloutBatches.RunAsync(context.Engine, problems, spec.Samples, spec.Sampling,
-            RowRandom.RowSeed(context.Job.Seed, 7_919 + context.StageIndex), version, context.Job.Rewards, cancellation);
+        var groups = await SampleAsync(spec, context, problems, RowRandom.RowSeed(context.Job.Seed, 7_919 + context.StageIndex), cancellation);
         var (rows, metrics) = Curate(spec, groups);
         string path = RejectionSamplingStageSpec.OutputPath(context.RunDirectory, spec.Name);
         CuratedRows.Write(path, rows);
         metrics["rejection/seconds"] = context.Time.GetElapsedTime(start).TotalSeconds;
         context.Log.Write("rejection", spec.Name, 1, context.ElapsedSeconds, metrics);
         var dropped = metrics.Where(kv => kv.Key.StartsWith("rejection/dropped/", StringComparison.Ordinal)).Select(kv => $"{kv.Key["rejection/dropped/".Length..]} {kv.Value:F0}");
-        context.Observer.Note($"{spec.Name}: kept {metrics["rejection/kept"]:F0} of {metrics["rejection/correct"]:F0} correct samples ({metrics["rejection/samples"]:F0} sampled); " +
+        context.Observer.Note($"{spec.Name}: kept {metrics["rejection/kept"]:F0} samples ({metrics["rejection/samples"]:F0} sampled, {metrics["rejection/correct"]:F0} correct); " +
             $"dropped: {string.Join(", ", dropped)}; wrote {path}");
         return 1;
+    }
+
+    /// <summary>
+    /// The samples: the policy's through the job's engine, or a teacher's through an engine of its own in
+    /// this process (the teacher is not published to the cluster's generators). Samples are text: a teacher
+    /// with another tokenizer is fine, the student tokenizes the solutions with its own.
+    /// </summary>
+    static async Task<IReadOnlyList<RolloutGroup>> SampleAsync(RejectionSamplingStageSpec spec, StageContext context, IReadOnlyList<Problem> problems, long seed,
+        CancellationToken cancellation)
+    {
+        if (spec.Teacher is null)
+        {
+            long version = await context.Engine.CurrentVersionAsync(context.Policy, cancellation);
+            return await RolloutBatches.RunAsync(context.Engine, problems, spec.Samples, spec.Sampling, seed, version, context.Job.Rewards, cancellation);
+        }
+        var loaded = Model.Checkpoints.Checkpoint.Load(spec.Teacher, context.Policy.Model.Device);
+        using var teacher = new Policy(loaded.Model, loaded.Tokenizer, PromptTemplate.Get(context.Job.Task.Template), context.Job.Task.System);
+        context.Observer.Note($"{spec.Name}: teacher {spec.Teacher} ({loaded.Model.parameters().Sum(p => p.numel()):N0} parameters) samples in this process");
+        await using var engine = new LocalRolloutEngine(teacher, context.Rewards);
+        long teacherVersion = await engine.CurrentVersionAsync(teacher, cancellation);
+        return await RolloutBatches.RunAsync(engine, problems, spec.Samples, spec.Sampling, seed, teacherVersion, context.Job.Rewards, cancellation);
     }
 
     /// <summary>The rows to keep and the counts: samples, correct, dropped per filter (first filter to object), duplicates, over the per-prompt cap, kept.</summary>
@@ -71,8 +93,9 @@ public sealed partial class RejectionSamplingStage : IStage
             for (int j = 0; j < group.Completions.Count; j++)
             {
                 samples++;
-                if (group.Scores[j].Values.GetValueOrDefault(spec.Correctness.Name) < 1) continue;
-                correct++;
+                bool right = spec.Correctness is { } verifier && group.Scores[j].Values.GetValueOrDefault(verifier.Name) >= 1;
+                if (right) correct++;
+                if (spec.Verify && !right) continue;
                 string text = group.Completions[j].Text;
                 if (spec.Filters.FirstOrDefault(f => f.Reject(group.Problem, text) is not null) is { } filter) { dropped[filter.Name]++; continue; }
                 if (spec.Dedupe && !seen.Add(Whitespace().Replace(text.Trim(), " "))) { duplicates++; continue; }

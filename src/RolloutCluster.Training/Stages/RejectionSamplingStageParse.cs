@@ -13,8 +13,11 @@ public sealed partial class RejectionSamplingStage
 
     public StageSpec Parse(SpecMap s, string name, JobParseContext job)
     {
-        // Kept means verified correct: the job must have a verifier among its rewards.
-        var correctness = RequireVerifier(s, job, "a rejection-sampling stage keeps samples its verifier accepts");
+        // Kept means verified correct (unless verify: false): the job must have a verifier among its rewards.
+        bool verify = s.Bool("verify", true);
+        var correctness = verify ? RequireVerifier(s, job, "a rejection-sampling stage keeps samples its verifier accepts (or set verify: false)")
+            : job.Rewards.Any(r => r.Name is "accuracy" or "math" or "code") ? Evaluator.Correctness(job.Rewards) : null;
+        string? teacher = s.OptionalString("teacher") is { } dir ? CheckTeacher(s, job, job.Resolve(dir)) : null;
         int samples = s.Int("samples", min: 1, max: 1024);
         var sampling = GrpoStage.ParseSampling(s.Map("sampling"));
         var filters = s.Has("filters") ? s.List("filters").Select(item => ParseFilter(s, item.Node, item.Path)).ToList()
@@ -22,7 +25,7 @@ public sealed partial class RejectionSamplingStage
         if (filters.Select(f => f.Name).GroupBy(n => n).FirstOrDefault(g => g.Count() > 1) is { } twice)
             throw s.ErrorAt("filters", $"filter \"{twice.Key}\" is listed twice");
         return new RejectionSamplingStageSpec(name, s.Int("prompts", min: 1, max: 10_000_000), samples, sampling,
-            s.Int("keep_per_prompt", samples, min: 1, max: samples), s.Bool("dedupe", true), filters, correctness);
+            s.Int("keep_per_prompt", samples, min: 1, max: samples), s.Bool("dedupe", true), filters, correctness, teacher, verify);
     }
 
     /// <summary>The job's verifier (its first of accuracy, math, code) for a stage that needs one; refused, naming why, when there is none or the task cannot feed it.</summary>
@@ -33,6 +36,19 @@ public sealed partial class RejectionSamplingStage
         var correctness = Evaluator.Correctness(job.Rewards);
         if (job.TrainProblems is { } problems && JobFile.Unfed(correctness.Name, problems, job.Task.Dataset, job.Task) is { } fault) throw s.ErrorAt("kind", fault);
         return correctness;
+    }
+
+    /// <summary>A teacher checkpoint must be one this system loads (config and tokenizer read now, weights at run time).</summary>
+    static string CheckTeacher(SpecMap s, JobParseContext job, string dir)
+    {
+        try
+        {
+            var config = RolloutCluster.Model.ModelConfig.Load(Path.Combine(dir, RolloutCluster.Model.Checkpoints.Checkpoint.ConfigFile));
+            if (config.Validate() is { } problem) throw new RolloutCluster.Model.ModelFormatException(dir, problem);
+            RolloutCluster.Model.Tokenizers.TokenizerJson.Load(Path.Combine(dir, RolloutCluster.Model.Checkpoints.Checkpoint.TokenizerFile));
+        }
+        catch (RolloutCluster.Model.ModelFormatException e) { throw s.ErrorAt("teacher", e.Message); }
+        return dir;
     }
 
     static ISampleFilter ParseFilter(SpecMap stage, YamlNode node, string path)

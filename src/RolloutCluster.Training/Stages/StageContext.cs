@@ -16,6 +16,9 @@ public sealed class StageContext
     public required Policy Policy { get; init; }
     public required TaskData Data { get; init; }
     public required IRolloutEngine Engine { get; init; }
+
+    /// <summary>Reward sets for engines a stage makes of its own (a distillation teacher's, in this process).</summary>
+    public required RolloutCluster.Rewards.RewardSets Rewards { get; init; }
     public required IJobObserver Observer { get; init; }
     public required MetricsLog Log { get; init; }
     public required TimeProvider Time { get; init; }

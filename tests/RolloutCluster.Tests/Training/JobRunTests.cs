@@ -157,4 +157,35 @@ public sealed class JobRunTests(JobRunFixture fixture) : IClassFixture<JobRunFix
         }
         Assert.Equal(3, rows.Count(r => r.Kind == "train" && r.Stage == "again"));
     }
+
+    [Fact]
+    public async Task A_teachers_verified_solutions_train_a_fresh_student()
+    {
+        // Distillation as two stages: the fixture's SFT model teaches (in this process), a new random model learns its verified solutions.
+        // Same seed and prompts as the rejection-sampling test above, whose policy is this teacher: the same samples, so some are right.
+        Assert.True(fixture.InProcess.Code == 0, fixture.InProcess.Err);
+        string teacher = Path.Combine(fixture.InProcess.RunDir, "checkpoints", "sft");
+        var job = $$"""
+            name: e2e
+            seed: 11
+            model: { preset: tiny, init_seed: 9, threads: 1 }
+            task: { dataset: builtin:arithmetic, template: r1-compact, test_size: 40 }
+            rewards: [ { name: accuracy, weight: 1.0 } ]
+            stages:
+              - { name: teach, kind: rejection-sampling, teacher: {{teacher}}, prompts: 48, samples: 8, sampling: { max_new_tokens: 40 } }
+              - { name: learn, kind: sft, dataset: stage:teach, steps: 2, batch_size: 4, optimizer: { lr: 1.0e-4 } }
+            """;
+        var (code, stdout, stderr, runDir) = await Run(job, inProcess: true);
+        Assert.True(code == 0, stderr + stdout);
+        Assert.Contains("teach: teacher ", stdout + stderr);   // (the console wraps the path)
+        var counts = Assert.Single(MetricsLog.Read(Path.Combine(runDir, "metrics.jsonl")), r => r.Kind == "rejection").Values;
+        Assert.True(counts["rejection/kept"] > 0, "the teacher got nothing right");
+        foreach (var line in File.ReadLines(Path.Combine(runDir, "datasets", "teach.jsonl")))
+        {
+            var row = System.Text.Json.Nodes.JsonNode.Parse(line)!;
+            var stated = RolloutCluster.Rewards.Answers.AnswerExtraction.Extract((string)row["solution"]!);
+            Assert.True(stated is not null && RolloutCluster.Rewards.Answers.MathEquivalence.Equivalent(stated, (string)row["answer"]!) == true, line);
+        }
+        Assert.Equal(2, MetricsLog.Read(Path.Combine(runDir, "metrics.jsonl")).Count(r => r.Kind == "train" && r.Stage == "learn"));
+    }
 }

@@ -170,4 +170,18 @@ public sealed class RejectionSamplingTests
         File.WriteAllText(file, "{\"prompt\": \"q\", \"answer\": \"1\"}\n");
         Assert.Contains("problem generic-1 of " + file + " has no target to learn", Fails(JobText(dataset: file)).Message);
     }
+
+    [Fact]
+    public void Verify_false_needs_no_verifier_and_a_teacher_must_be_a_checkpoint()
+    {
+        var path = Path.Combine(TinyModels.TempDir(), "job.yaml");
+        File.WriteAllText(path, JobText(rewards: "[ { name: format, weight: 1.0 } ]", filters: ", verify: false"));
+        var spec = Assert.IsType<RejectionSamplingStageSpec>(JobFile.Load(path).Stages[0]);
+        Assert.False(spec.Verify);
+        Assert.Null(spec.Correctness);
+        var missing = Path.Combine(TinyModels.TempDir(), "no-such-teacher");
+        var error = Fails(JobText(filters: $", teacher: {missing}"));
+        Assert.Contains("stages[0].teacher", error.Message);
+        Assert.Contains("no-such-teacher", error.Message);
+    }
 }
