@@ -27,8 +27,8 @@ public static class RewardRegistry
 
     public static IReadOnlyCollection<string> Names => Options.Keys;
 
-    /// <summary>Option names a reward accepts.</summary>
-    public static IReadOnlyList<string> OptionsOf(string name) => Options.TryGetValue(name, out var o) ? o : [];
+    /// <summary>Option names a reward accepts: its own, and <c>scope</c>, which every reward takes (<see cref="ScopedReward"/>).</summary>
+    public static IReadOnlyList<string> OptionsOf(string name) => Options.TryGetValue(name, out var o) ? [.. o, ScopedReward.Option] : [];
 
     /// <summary>Whether the reward runs code (so a sandbox must be started).</summary>
     public static bool NeedsSandbox(string name) => name == "code";
@@ -42,8 +42,17 @@ public static class RewardRegistry
         if (!Options.TryGetValue(name, out var known))
             throw new ArgumentException($"unknown reward '{name}'; known: {string.Join(", ", Options.Keys)}");
         options ??= new Dictionary<string, string>();
-        if (options.Keys.FirstOrDefault(k => !known.Contains(k)) is { } unknown)
-            throw new ArgumentException($"reward '{name}' has no option '{unknown}'{(known.Length > 0 ? $"; known: {string.Join(", ", known)}" : "")}");
+        if (options.Keys.FirstOrDefault(k => !known.Contains(k) && k != ScopedReward.Option) is { } unknown)
+            throw new ArgumentException($"reward '{name}' has no option '{unknown}'; known: {string.Join(", ", [.. known, ScopedReward.Option])}");
+        string scope = options.TryGetValue(ScopedReward.Option, out var s) ? s : "trace";
+        if (!ScopedReward.Scopes.Contains(scope))
+            throw new ArgumentException($"reward '{name}': scope must be {string.Join(" or ", ScopedReward.Scopes)}, found '{scope}'");
+        var function = CreateFunction(name, options, services);
+        return scope == "answer" ? new ScopedReward(function) : function;
+    }
+
+    static IRewardFunction CreateFunction(string name, IReadOnlyDictionary<string, string> options, RewardServices? services)
+    {
         string Get(string key, string fallback) => options.TryGetValue(key, out var v) ? v : fallback;
         return name switch
         {

@@ -81,6 +81,15 @@ public sealed class JobFileTests
     }
 
     [Fact]
+    public void A_reward_takes_a_scope_and_a_bad_one_is_refused_where_it_stands()
+    {
+        var spec = JobFile.Load(Write(Valid.Replace("{ name: format, weight: 0.1 }", "{ name: format, weight: 0.1, scope: answer }")));
+        Assert.Equal("answer", spec.Rewards[1].Options!["scope"]);
+        var e = Fails(Valid.Replace("{ name: format, weight: 0.1 }", "{ name: format, weight: 0.1, scope: middle }"));
+        Assert.Contains("rewards[1]: reward 'format': scope must be trace or answer, found 'middle'", e.Message);
+    }
+
+    [Fact]
     public void Json_and_yaml_share_the_schema()
     {
         var json = """
