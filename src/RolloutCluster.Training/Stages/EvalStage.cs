@@ -28,18 +28,12 @@ public sealed class EvalStage : IStage
             ParseRewardModel(s, job));
     }
 
-    const string StagePrefix = "stage:";
-
     /// <summary>reward_model: "stage:NAME" must name an earlier reward-model stage; a directory must hold a reward model (a scalar head).</summary>
     static string? ParseRewardModel(SpecMap s, JobParseContext job)
     {
         if (s.OptionalString("reward_model") is not { } value) return null;
-        if (value.StartsWith(StagePrefix, StringComparison.Ordinal))
-        {
-            var trainers = job.EarlierStages.Where(e => e is RewardModelStageSpec).Select(e => e.Name).ToList();
-            return trainers.Contains(value[StagePrefix.Length..]) ? value
-                : throw s.ErrorAt("reward_model", $"\"{value[StagePrefix.Length..]}\" is not an earlier reward-model stage; earlier ones: {(trainers.Count == 0 ? "none" : string.Join(", ", trainers))}");
-        }
+        if (StageReferences.Name(value) is not null)
+            return StageReferences.Check<RewardModelStageSpec>(s, "reward_model", value, job, "an earlier reward-model stage", "earlier ones");
         string dir = job.Resolve(value);
         try { RolloutCluster.Model.Reward.RewardModel.Load(dir).Model.Dispose(); }
         catch (RolloutCluster.Model.ModelFormatException e) { throw s.ErrorAt("reward_model", e.Message); }
@@ -56,8 +50,8 @@ public sealed class EvalStage : IStage
         var problems = EvalProblems(context.Job, context.Data, spec.Dataset);
         context.Observer.EvaluationStarted(spec.Name, problems.Count, spec.Samples);
         long version = await context.Engine.CurrentVersionAsync(context.Policy, cancellation);
-        using var rewardModel = spec.RewardModel is null ? null : RolloutCluster.Model.Reward.RewardModel.Load(spec.RewardModel.StartsWith(StagePrefix, StringComparison.Ordinal)
-            ? RewardModelStageSpec.OutputPath(context.RunDirectory, spec.RewardModel[StagePrefix.Length..]) : spec.RewardModel).Model;
+        using var rewardModel = spec.RewardModel is null ? null : RolloutCluster.Model.Reward.RewardModel.Load(StageReferences.Name(spec.RewardModel) is { } trainer
+            ? RewardModelStageSpec.OutputPath(context.RunDirectory, trainer) : spec.RewardModel).Model;
         rewardModel?.to(context.Policy.Model.Device);
         var result = await Evaluator.EvaluateAsync(context.Engine, version, problems, spec.Samples, spec.Temperature, spec.MaxNewTokens,
             RowRandom.RowSeed(context.Job.Seed, 104729), Evaluator.Correctness(context.Job.Rewards), cancellation,

@@ -27,19 +27,12 @@ public sealed class SftStage : IStage
             s.OptionalDouble("time_limit_minutes", 0, exclusiveMin: true), batch, s.Int("max_tokens_per_micro_batch", 0, min: 0), ParseDataset(s, job));
     }
 
-    const string StagePrefix = "stage:";
-
     /// <summary>dataset: "stage:NAME" must name an earlier stage that writes one; a file must load and give every row a target.</summary>
     static string? ParseDataset(SpecMap s, JobParseContext job)
     {
         if (s.OptionalString("dataset") is not { } dataset) return null;
-        if (dataset.StartsWith(StagePrefix, StringComparison.Ordinal))
-        {
-            string stage = dataset[StagePrefix.Length..];
-            var writers = job.EarlierStages.Where(e => e is RejectionSamplingStageSpec).Select(e => e.Name).ToList();
-            return writers.Contains(stage) ? dataset
-                : throw s.ErrorAt("dataset", $"\"{stage}\" is not an earlier stage that writes a dataset; earlier rejection-sampling stages: {(writers.Count == 0 ? "none" : string.Join(", ", writers))}");
-        }
+        if (StageReferences.Name(dataset) is not null)
+            return StageReferences.Check<RejectionSamplingStageSpec>(s, "dataset", dataset, job, "an earlier stage that writes a dataset", "earlier rejection-sampling stages");
         string path = job.Resolve(dataset);
         IReadOnlyList<Problem> problems;
         try { problems = new Data.Datasets.DatasetSource(path, job.Task.Format, job.Task.Fields, job.Task.SkipBadRows).Load().Problems; }
@@ -54,8 +47,8 @@ public sealed class SftStage : IStage
     {
         if (spec.Dataset is null) return context.TrainStream(rl: false);
         var task = context.Job.Task;
-        var source = spec.Dataset.StartsWith(StagePrefix, StringComparison.Ordinal)
-            ? new TaskSource(RejectionSamplingStageSpec.OutputPath(context.RunDirectory, spec.Dataset[StagePrefix.Length..]))
+        var source = StageReferences.Name(spec.Dataset) is { } writer
+            ? new TaskSource(RejectionSamplingStageSpec.OutputPath(context.RunDirectory, writer))
             : new TaskSource(spec.Dataset, task.Format, task.Fields, SkipBadRows: task.SkipBadRows);
         if (new FileInfo(source.Dataset) is { Exists: true, Length: 0 })
         {
