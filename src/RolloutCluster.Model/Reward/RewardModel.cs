@@ -100,10 +100,12 @@ public sealed class RewardModel : nn.Module
     }
 
     /// <summary>
-    /// Loads a reward model saved in ForSequenceClassification layout. A checkpoint without a scalar
-    /// head (a policy's, say) is a <see cref="ModelFormatException"/> that says so.
+    /// Checks that dir holds a reward model (config.json and a scalar head of the right shape) from the
+    /// files' headers alone, without reading the weights: for validating a job before it runs.
     /// </summary>
-    public static (RewardModel Model, ITokenizer Tokenizer) Load(string dir)
+    public static void Check(string dir) => Open(dir);
+
+    static (ModelConfig Config, IReadOnlyDictionary<string, (SafeTensorsFile File, SafeTensorEntry Entry)> Files, (SafeTensorsFile File, SafeTensorEntry Entry) Head) Open(string dir)
     {
         if (!Directory.Exists(dir)) throw new ModelFormatException(dir, "reward model directory not found");
         var config = ModelConfig.Load(Path.Combine(dir, Checkpoint.ConfigFile));
@@ -113,6 +115,16 @@ public sealed class RewardModel : nn.Module
                 $"its architectures are [{string.Join(", ", config.Architectures)}] (a reward model is saved as …ForSequenceClassification by a reward-model stage)");
         if (!head.Entry.Shape.SequenceEqual([1L, config.HiddenSize]))
             throw new ModelFormatException(head.File.Path, $"{HeadTensor} has shape [{string.Join(", ", head.Entry.Shape)}], expected [1, {config.HiddenSize}] (one label)");
+        return (config, files, head);
+    }
+
+    /// <summary>
+    /// Loads a reward model saved in ForSequenceClassification layout. A checkpoint without a scalar
+    /// head (a policy's, say) is a <see cref="ModelFormatException"/> that says so.
+    /// </summary>
+    public static (RewardModel Model, ITokenizer Tokenizer) Load(string dir)
+    {
+        var (config, files, head) = Open(dir);
         var tokenizer = TokenizerJson.Load(Path.Combine(dir, Checkpoint.TokenizerFile));
         var model = new RewardModel(config);
         try

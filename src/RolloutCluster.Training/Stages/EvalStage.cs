@@ -35,7 +35,7 @@ public sealed class EvalStage : IStage
         if (StageReferences.Name(value) is not null)
             return StageReferences.Check<RewardModelStageSpec>(s, "reward_model", value, job, "an earlier reward-model stage", "earlier ones");
         string dir = job.Resolve(value);
-        try { RolloutCluster.Model.Reward.RewardModel.Load(dir).Model.Dispose(); }
+        try { RolloutCluster.Model.Reward.RewardModel.Check(dir); }
         catch (RolloutCluster.Model.ModelFormatException e) { throw s.ErrorAt("reward_model", e.Message); }
         return dir;
     }

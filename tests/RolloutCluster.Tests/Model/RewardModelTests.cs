@@ -41,6 +41,7 @@ public sealed class RewardModelTests(ITestOutputHelper output)
         var names = CheckpointShards.Open(dir).Keys.ToList();
         Assert.Contains(RewardModel.HeadTensor, names);
         Assert.DoesNotContain("lm_head.weight", names);
+        RewardModel.Check(dir);
         var (loaded, _) = RewardModel.Load(dir);
         using (loaded) Assert.Equal(Scores(model, Texts), Scores(loaded, Texts));
     }
@@ -83,6 +84,7 @@ public sealed class RewardModelTests(ITestOutputHelper output)
         var error = Assert.Throws<ModelFormatException>(() => RewardModel.Load(dir));
         Assert.Contains("not a reward model: it has no scalar head (score.weight, shape [1, 64])", error.Message);
         Assert.Contains("Qwen2ForCausalLM", error.Message);
+        Assert.Equal(error.Message, Assert.Throws<ModelFormatException>(() => RewardModel.Check(dir)).Message);   // the headers-only check says the same
     }
 
     [Theory]
