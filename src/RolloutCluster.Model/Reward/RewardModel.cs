@@ -60,20 +60,8 @@ public sealed class RewardModel : nn.Module
     {
         if (prompts.Count != completions.Count || prompts.Count == 0) throw new ArgumentException($"{prompts.Count} prompts and {completions.Count} completions");
         int batch = prompts.Count;
-        int total = Enumerable.Range(0, batch).Max(i => prompts[i].Length + completions[i].Length);
+        var (ids, valid, total) = AttentionMask.LeftPad(prompts, completions, padId);
         if (total == 0) throw new ArgumentException("every row is empty");
-        var ids = new long[batch * total];
-        var valid = new bool[batch * total];
-        for (int i = 0; i < batch; i++)
-        {
-            int offset = total - prompts[i].Length - completions[i].Length;
-            for (int j = 0; j < total; j++)
-            {
-                int k = j - offset;
-                valid[i * total + j] = k >= 0;
-                ids[i * total + j] = k < 0 ? padId : k < prompts[i].Length ? prompts[i][k] : completions[i][k - prompts[i].Length];
-            }
-        }
         var device = _backbone.Device;
         using var scope = NewDisposeScope();
         var input = tensor(ids, [batch, total], device: device);                                       // (B, T)

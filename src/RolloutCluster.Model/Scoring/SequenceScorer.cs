@@ -39,12 +39,10 @@ public static class SequenceScorer
         if (prompts.Any(x => x.Length == 0)) throw new ArgumentException("every prompt needs at least one token");
         if (temperature <= 0) throw new ArgumentOutOfRangeException(nameof(temperature), "teacher-forced scoring needs a positive temperature");
         int batch = prompts.Count;
-        int total = Enumerable.Range(0, batch).Max(i => prompts[i].Length + completions[i].Length);
+        var (ids, valid, total) = AttentionMask.LeftPad(prompts, completions, padId);
         int longest = Math.Max(1, completions.Max(c => c.Length));
         var device = model.Device;
 
-        var ids = new long[batch * total];
-        var valid = new bool[batch * total];
         var index = new long[batch * longest];   // slot whose logits predict completion token j
         var target = new long[batch * longest];
         var mask = new float[batch * longest];
@@ -52,12 +50,6 @@ public static class SequenceScorer
         {
             var (p, c) = (prompts[i], completions[i]);
             int offset = total - p.Length - c.Length;
-            for (int j = 0; j < total; j++)
-            {
-                int k = j - offset;
-                valid[i * total + j] = k >= 0;
-                ids[i * total + j] = k < 0 ? padId : k < p.Length ? p[k] : c[k - p.Length];
-            }
             for (int j = 0; j < longest; j++)
             {
                 bool real = j < c.Length;
