@@ -26,30 +26,11 @@ public static class Evaluator
         var sampling = new SamplingSpec(Math.Max(temperature, 0f), 1f, 0, maxNewTokens);
         IReadOnlyList<RewardSpec> rewards = correctness.Name == "format" ? [correctness] : [correctness, new RewardSpec("format", 0)];
         var groups = await RolloutBatches.RunAsync(engine, problems, samples, sampling, seed, version, rewards, cancellation);
-        var result = Summarize(groups, correctness.Name, samples, clock.Elapsed.TotalSeconds);
-        return scorer is null ? result : result with { Ranked = Ranked(groups, scorer(groups), correctness.Name, samples) };
+        return Summarize(groups, correctness.Name, samples, clock.Elapsed.TotalSeconds, scorer?.Invoke(groups));
     }
 
-    /// <summary>Best-of-n and reward-weighted majority at each n of the scaling curve, by the scorer's scores of every sample.</summary>
-    static IReadOnlyDictionary<int, (double BestOfN, double WeightedMajority)> Ranked(IReadOnlyList<RolloutGroup> groups, IReadOnlyList<double[]> scores,
-        string correctness, int samples)
-    {
-        var sizes = ScalingSizes(samples);
-        var (best, weighted) = (new double[sizes.Count], new double[sizes.Count]);
-        for (int g = 0; g < groups.Count; g++)
-        {
-            var ok = groups[g].Scores.Select(s => s.Values[correctness] >= 1).ToList();
-            var answers = groups[g].Completions.Select(c => AnswerExtraction.Extract(c.Text)).ToList();
-            for (int s = 0; s < sizes.Count; s++)
-            {
-                best[s] += InferenceScaling.BestOfN(scores[g], ok, sizes[s]);
-                weighted[s] += InferenceScaling.WeightedMajorityAtN(answers, scores[g], ok, sizes[s]);
-            }
-        }
-        return sizes.Select((n, s) => (n, s)).ToDictionary(x => x.n, x => (best[x.s] / groups.Count, weighted[x.s] / groups.Count));
-    }
-
-    static EvalResult Summarize(IReadOnlyList<RolloutGroup> groups, string correctness, int samples, double seconds)
+    /// <summary>The metrics of the groups; with a scorer's scores of every sample, best-of-n and reward-weighted majority along the curve too.</summary>
+    static EvalResult Summarize(IReadOnlyList<RolloutGroup> groups, string correctness, int samples, double seconds, IReadOnlyList<double[]>? scores)
     {
         int correctSamples = 0, solvedAny = 0, formatted = 0;
         long tokens = 0;
@@ -57,8 +38,10 @@ public static class Evaluator
         var byGenerator = new Dictionary<string, double>(StringComparer.Ordinal);
         var sizes = ScalingSizes(samples);
         var (passSums, majSums) = (new double[sizes.Count], new double[sizes.Count]);
-        foreach (var group in groups)
+        var (bestSums, weightedSums) = (new double[sizes.Count], new double[sizes.Count]);
+        for (int g = 0; g < groups.Count; g++)
         {
+            var group = groups[g];
             var ok = new bool[group.Completions.Count];
             var answers = new string?[group.Completions.Count];
             for (int j = 0; j < group.Completions.Count; j++)
@@ -76,6 +59,9 @@ public static class Evaluator
             {
                 passSums[s] += InferenceScaling.PassAtN(ok.Length, correct, sizes[s]);
                 majSums[s] += InferenceScaling.MajorityAtN(answers, ok, sizes[s]);
+                if (scores is null) continue;
+                bestSums[s] += InferenceScaling.BestOfN(scores[g], ok, sizes[s]);
+                weightedSums[s] += InferenceScaling.WeightedMajorityAtN(answers, scores[g], ok, sizes[s]);
             }
             var op = Operator(group.Problem.Question);
             var (c0, t0) = byOperator.GetValueOrDefault(op);
@@ -84,9 +70,11 @@ public static class Evaluator
         }
         int n = groups.Count, total = n * samples;
         var scaling = sizes.Select((size, s) => (size, s)).ToDictionary(x => x.size, x => (passSums[x.s] / n, majSums[x.s] / n));
+        var ranked = scores is null ? new Dictionary<int, (double, double)>()
+            : sizes.Select((size, s) => (size, s)).ToDictionary(x => x.size, x => (bestSums[x.s] / n, weightedSums[x.s] / n));
         return new EvalResult(n, samples, (double)correctSamples / total, (double)solvedAny / n, scaling[samples].Item2,
             (double)formatted / total, (double)tokens / total, seconds,
-            byOperator.ToDictionary(kv => kv.Key, kv => (double)kv.Value.Correct / kv.Value.Total)) { ProblemsByGenerator = byGenerator, Scaling = scaling };
+            byOperator.ToDictionary(kv => kv.Key, kv => (double)kv.Value.Correct / kv.Value.Total)) { ProblemsByGenerator = byGenerator, Scaling = scaling, Ranked = ranked };
     }
 
     /// <summary>The sample counts of the inference-scaling curve: 1, 2, 4, … below k, and k itself.</summary>

@@ -21,46 +21,34 @@ public static class InferenceScaling
     }
 
     /// <summary>The share of the k / n disjoint runs of n samples whose majority answer (by equivalence class) was a correct sample's.</summary>
-    public static double MajorityAtN(IReadOnlyList<string?> answers, IReadOnlyList<bool> correct, int n)
-    {
-        int runs = answers.Count / n;
-        if (runs == 0) throw new ArgumentOutOfRangeException(nameof(n), $"{n} samples per vote, only {answers.Count} drawn");
-        int won = 0;
-        for (int r = 0; r < runs; r++)
-        {
-            int winner = AnswerVotes.Winner(answers.Skip(r * n).Take(n).ToList());
-            if (winner >= 0 && correct[r * n + winner]) won++;
-        }
-        return (double)won / runs;
-    }
+    public static double MajorityAtN(IReadOnlyList<string?> answers, IReadOnlyList<bool> correct, int n) =>
+        ShareOfRuns(answers.Count, n, "vote", correct, start => AnswerVotes.Winner(answers.Skip(start).Take(n).ToList()));
 
     /// <summary>Best-of-n by a scorer (a reward model): the share of the k / n disjoint runs of n samples whose highest-scored sample is correct (ties: the earliest).</summary>
-    public static double BestOfN(IReadOnlyList<double> scores, IReadOnlyList<bool> correct, int n)
-    {
-        int runs = scores.Count / n;
-        if (runs == 0) throw new ArgumentOutOfRangeException(nameof(n), $"{n} samples per choice, only {scores.Count} drawn");
-        int won = 0;
-        for (int r = 0; r < runs; r++)
+    public static double BestOfN(IReadOnlyList<double> scores, IReadOnlyList<bool> correct, int n) =>
+        ShareOfRuns(scores.Count, n, "choice", correct, start =>
         {
-            int best = r * n;
-            for (int i = r * n + 1; i < (r + 1) * n; i++) if (scores[i] > scores[best]) best = i;
-            if (correct[best]) won++;
-        }
-        return (double)won / runs;
-    }
+            int best = 0;
+            for (int i = 1; i < n; i++) if (scores[start + i] > scores[start + best]) best = i;
+            return best;
+        });
 
     /// <summary>Reward-weighted majority at n: as <see cref="MajorityAtN"/>, each vote weighted by its sample's probability of being correct (sigmoid of the score).</summary>
-    public static double WeightedMajorityAtN(IReadOnlyList<string?> answers, IReadOnlyList<double> scores, IReadOnlyList<bool> correct, int n)
+    public static double WeightedMajorityAtN(IReadOnlyList<string?> answers, IReadOnlyList<double> scores, IReadOnlyList<bool> correct, int n) =>
+        ShareOfRuns(answers.Count, n, "vote", correct, start =>
+            AnswerVotes.Winner(answers.Skip(start).Take(n).ToList(), scores.Skip(start).Take(n).Select(s => 1 / (1 + Math.Exp(-s))).ToList()));
+
+    /// <summary>
+    /// Splits k samples into k / n disjoint runs of n and returns the share of runs whose chosen sample
+    /// (pick: the run's start → the index within the run, or -1 for none) is correct.
+    /// </summary>
+    static double ShareOfRuns(int samples, int n, string what, IReadOnlyList<bool> correct, Func<int, int> pick)
     {
-        int runs = answers.Count / n;
-        if (runs == 0) throw new ArgumentOutOfRangeException(nameof(n), $"{n} samples per vote, only {answers.Count} drawn");
+        int runs = samples / n;
+        if (runs == 0) throw new ArgumentOutOfRangeException(nameof(n), $"{n} samples per {what}, only {samples} drawn");
         int won = 0;
         for (int r = 0; r < runs; r++)
-        {
-            var weights = scores.Skip(r * n).Take(n).Select(s => 1 / (1 + Math.Exp(-s))).ToList();
-            int winner = AnswerVotes.Winner(answers.Skip(r * n).Take(n).ToList(), weights);
-            if (winner >= 0 && correct[r * n + winner]) won++;
-        }
+            if (pick(r * n) is var chosen and >= 0 && correct[r * n + chosen]) won++;
         return (double)won / runs;
     }
 }
