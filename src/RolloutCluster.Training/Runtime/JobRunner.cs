@@ -77,6 +77,7 @@ public sealed class JobRunner(JobSpec spec, string runDirectory, IJobObserver ob
             ElapsedOffset = offset,
             Checkpoint = (stage, step, exact) => lastCheckpoint = Save(policy, stage, step, exact),
             Evaluate = async (stage, step, c) => evaluations.Add(await EvaluateAsync($"{stage} step {step}", stage, step, c)),
+            LoadPolicy = dir => LoadPolicy(dir, device),
             StartingPolicy = i => i > 0 ? LoadPolicy(Path.Combine(runDirectory, "checkpoints", spec.Stages[i - 1].Name), device) : CreatePolicy(device),
         };
         var stages = new List<(string, int)>();

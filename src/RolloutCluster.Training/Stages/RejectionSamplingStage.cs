@@ -42,9 +42,7 @@ public sealed partial class RejectionSamplingStage : IStage
     {
         var spec = (RejectionSamplingStageSpec)stage;
         long start = context.Time.GetTimestamp();
-        var problems = new List<Problem>(spec.Prompts);
-        using (var stream = context.TrainStream(rl: true))
-            while (problems.Count < spec.Prompts && stream.MoveNext()) problems.Add(stream.Current);
+        var problems = context.TrainProblems(spec.Prompts);
         if (problems.Count < spec.Prompts) context.Observer.Note($"{spec.Name}: the training data has {problems.Count} prompts (task.epochs), not {spec.Prompts}");
         context.Observer.Note($"{spec.Name}: {spec.Samples} samples of each of {problems.Count} prompts");
         var groups = await SampleAsync(spec, context, problems, RowRandom.RowSeed(context.Job.Seed, 7_919 + context.StageIndex), cancellation);
@@ -72,9 +70,8 @@ public sealed partial class RejectionSamplingStage : IStage
             long version = await context.Engine.CurrentVersionAsync(context.Policy, cancellation);
             return await RolloutBatches.RunAsync(context.Engine, problems, spec.Samples, spec.Sampling, seed, version, context.Job.Rewards, cancellation);
         }
-        var loaded = Model.Checkpoints.Checkpoint.Load(spec.Teacher, context.Policy.Model.Device);
-        using var teacher = new Policy(loaded.Model, loaded.Tokenizer, PromptTemplate.Get(context.Job.Task.Template), context.Job.Task.System);
-        context.Observer.Note($"{spec.Name}: teacher {spec.Teacher} ({loaded.Model.parameters().Sum(p => p.numel()):N0} parameters) samples in this process");
+        using var teacher = context.LoadPolicy(spec.Teacher);
+        context.Observer.Note($"{spec.Name}: teacher {spec.Teacher} ({teacher.Model.parameters().Sum(p => p.numel()):N0} parameters) samples in this process");
         await using var engine = new LocalRolloutEngine(teacher, context.Rewards);
         long teacherVersion = await engine.CurrentVersionAsync(teacher, cancellation);
         return await RolloutBatches.RunAsync(engine, problems, spec.Samples, spec.Sampling, seed, teacherVersion, context.Job.Rewards, cancellation);

@@ -56,9 +56,7 @@ public sealed class RewardModelStage : IStage
     {
         var spec = (RewardModelStageSpec)stage;
         var policy = context.Policy;
-        var problems = new List<Problem>(spec.Prompts);
-        using (var stream = context.TrainStream(rl: true))
-            while (problems.Count < spec.Prompts && stream.MoveNext()) problems.Add(stream.Current);
+        var problems = context.TrainProblems(spec.Prompts);
         var heldOut = context.Data.Test.Take(spec.HeldOut).ToList();
         long version = await context.Engine.CurrentVersionAsync(policy, cancellation);
         long seed = RowRandom.RowSeed(context.Job.Seed, 6_007 + context.StageIndex);

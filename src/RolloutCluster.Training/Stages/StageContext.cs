@@ -39,6 +39,9 @@ public sealed class StageContext
     /// <summary>Evaluates the policy on the job's held-out set, logged as following (stage, step).</summary>
     public required Func<string, int, CancellationToken, Task> Evaluate { get; init; }
 
+    /// <summary>Loads a checkpoint as a policy with the job's prompt template (a distillation teacher), on the job's device.</summary>
+    public required Func<string, Policy> LoadPolicy { get; init; }
+
     /// <summary>Loads the policy a stage began from (the previous stage's final checkpoint, or the job's initial model): the KL reference on resume.</summary>
     public required Func<int, Policy> StartingPolicy { get; init; }
 
@@ -49,6 +52,15 @@ public sealed class StageContext
 
     /// <summary>Training problems for the running stage: stream 2i for supervised stages, 2i + 1 for RL ones (each reproducible from the seed).</summary>
     public IEnumerator<Problem> TrainStream(bool rl) => Data.Train(2 * StageIndex + (rl ? 1 : 0)).GetEnumerator();
+
+    /// <summary>The first count problems of the running stage's RL stream (fewer when the training data runs out first).</summary>
+    public List<Problem> TrainProblems(int count)
+    {
+        var problems = new List<Problem>(count);
+        using var stream = TrainStream(rl: true);
+        while (problems.Count < count && stream.MoveNext()) problems.Add(stream.Current);
+        return problems;
+    }
 
     /// <summary>Records a completed step in metrics.jsonl and tells the observer.</summary>
     public void StepDone(string stage, int step, int steps, Metrics metrics)
