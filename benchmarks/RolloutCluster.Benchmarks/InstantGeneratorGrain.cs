@@ -41,7 +41,7 @@ public sealed class InstantGeneratorGrain(WeightCache cache, GeneratorActivity a
             }).ToList();
             return new SampledGroup(p.FromWire(), request.Prompts[i], completions, request.Version, this.GetPrimaryKeyString());
         }).ToList();
-        var result = await GroupVerification.ScoreAsync(GrainFactory, request, groups, 0, cancellation);
+        var result = await GroupVerification.ScoreAsync(GrainFactory, request, groups, _tokenizer, 0, cancellation);
         activity.Record(this.GetPrimaryKeyString(), 0, result.ScoreSeconds, result.Groups.Count);
         return result with { WeightsSeconds = weightsSeconds };
     }

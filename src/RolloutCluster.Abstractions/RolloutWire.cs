@@ -90,7 +90,8 @@ public sealed record ScoreItem(
     [property: Id(2)] string? Prompt,
     [property: Id(3)] string? Tests = null,
     [property: Id(4)] string? EntryPoint = null,
-    [property: Id(5)] IReadOnlyList<string>? TestCases = null);
+    [property: Id(5)] IReadOnlyList<string>? TestCases = null,
+    [property: Id(6)] string? Context = null);
 
 /// <summary>A reward breakdown: the weighted total and each function's value and reason.</summary>
 [GenerateSerializer, Immutable, Alias("rollout.score")]

@@ -45,7 +45,7 @@ public sealed partial class GeneratorGrain(WeightCache cache, GeneratorActivity 
             var started = Stopwatch.StartNew();
             return (Sample(request, weights, baseWeights), started.Elapsed.TotalSeconds);
         }, cancellation);
-        var result = await GroupVerification.ScoreAsync(GrainFactory, request, groups, sampleSeconds, cancellation);
+        var result = await GroupVerification.ScoreAsync(GrainFactory, request, groups, _tokenizer!, sampleSeconds, cancellation);
         activity.Record(this.GetPrimaryKeyString(), result.SampleSeconds, result.ScoreSeconds, result.Groups.Count);
         return result with { WeightsSeconds = weightsSeconds };
     }

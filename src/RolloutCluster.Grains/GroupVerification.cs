@@ -11,10 +11,14 @@ namespace RolloutCluster.Grains;
 public static class GroupVerification
 {
     public static async Task<GenerateResult> ScoreAsync(IGrainFactory grains, GenerateRequest request, IReadOnlyList<SampledGroup> groups,
-        double sampleSeconds, CancellationToken cancellation)
+        Model.Tokenizers.ITokenizer tokenizer, double sampleSeconds, CancellationToken cancellation)
     {
         var clock = Stopwatch.StartNew();
-        var items = groups.SelectMany(g => g.Completions.Select(c => g.Problem.ToScoreItem(c.Text))).ToList();
+        var items = groups.SelectMany(g =>
+        {
+            string context = tokenizer.Decode(g.Prompt);
+            return g.Completions.Select(c => g.Problem.ToScoreItem(c.Text, context));
+        }).ToList();
         var scores = await grains.GetGrain<IVerifierGrain>(0).ScoreAsync(new ScoreRequest(request.Rewards, items), cancellation);
         var result = new List<ScoredGroupWire>(groups.Count);
         int k = 0;

@@ -14,14 +14,8 @@ public sealed class VerifierGrain(RewardSets rewards) : Grain, IVerifierGrain
     public async Task<IReadOnlyList<ScoreWire>> ScoreAsync(ScoreRequest request, CancellationToken cancellation = default)
     {
         var set = await rewards.GetAsync(request.Rewards.Select(r => r.FromWire()).ToList(), cancellation);
-        var scores = new ScoreWire[request.Items.Count];
-        // Items are independent; code rewards overlap in the sandbox's lanes.
-        await Parallel.ForEachAsync(Enumerable.Range(0, request.Items.Count), new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancellation },
-            async (i, ct) =>
-            {
-                var item = request.Items[i];
-                scores[i] = (await set.ScoreAsync(item.FromWire(), ct)).ToWire();
-            });
-        return scores;
+        // Items are independent: code rewards overlap in the sandbox's lanes, a reward model scores them in batches.
+        var scores = await set.ScoreBatchAsync([.. request.Items.Select(i => i.FromWire())], Environment.ProcessorCount, cancellation);
+        return [.. scores.Select(s => s.ToWire())];
     }
 }

@@ -7,8 +7,9 @@ namespace RolloutCluster.Rewards;
 /// <param name="Tests">Test code run after the program (HumanEval's check function), for code tasks.</param>
 /// <param name="EntryPoint">The function the tests call: check(entry_point) runs after Tests.</param>
 /// <param name="TestCases">Independent test statements, for a fraction-of-tests-passed score.</param>
+/// <param name="Context">The prompt exactly as the policy read it (template or chat template rendered), for a reward model.</param>
 public sealed record RewardInput(string Completion, string? Answer = null, string? Prompt = null, string? Tests = null,
-    string? EntryPoint = null, IReadOnlyList<string>? TestCases = null);
+    string? EntryPoint = null, IReadOnlyList<string>? TestCases = null, string? Context = null);
 
 /// <summary>A score and, always, the reason for it (shown in logs and `rollout score` output).</summary>
 public sealed record RewardResult(double Value, string Reason);
@@ -21,4 +22,18 @@ public interface IRewardFunction
 
     /// <summary>Scores one completion. Never throws for bad model output: that is a low score with a reason.</summary>
     ValueTask<RewardResult> ScoreAsync(RewardInput input, CancellationToken cancellation = default);
+
+    /// <summary>
+    /// Whether the function scores many completions at once (a reward model's forward pass over a
+    /// batch); a reward set then hands it every completion of a request in one call instead of one by one.
+    /// </summary>
+    bool Batched => false;
+
+    /// <summary>Scores completions together, in order; by default one by one.</summary>
+    async ValueTask<IReadOnlyList<RewardResult>> ScoreBatchAsync(IReadOnlyList<RewardInput> inputs, CancellationToken cancellation = default)
+    {
+        var results = new RewardResult[inputs.Count];
+        for (int i = 0; i < inputs.Count; i++) results[i] = await ScoreAsync(inputs[i], cancellation);
+        return results;
+    }
 }

@@ -9,6 +9,7 @@ public sealed class RewardServices
     public ICodeRunner? CodeRunner { get; init; }
     public HttpClient? Http { get; init; }
     public IAnswerJudge? Judge { get; init; }
+    public IRewardModelSource? RewardModels { get; init; }
 }
 
 /// <summary>Reward functions by the names job files and `rollout score` use, each with its options.</summary>
@@ -23,6 +24,7 @@ public static class RewardRegistry
         ["language"] = ["script"],
         ["length"] = ["effort", "budget"],
         ["http"] = ["url", "timeout_ms"],
+        ["model"] = ["path", "output"],
     };
 
     public static IReadOnlyCollection<string> Names => Options.Keys;
@@ -66,8 +68,18 @@ public static class RewardRegistry
             "http" => new HttpReward(services?.Http ?? throw new ArgumentException("reward 'http' needs an HTTP client"),
                 Uri.TryCreate(Get("url", ""), UriKind.Absolute, out var url) && url.Scheme is "http" or "https" ? url : throw new ArgumentException($"reward 'http': url must be an absolute http(s) URL, found '{Get("url", "")}'"),
                 TimeSpan.FromMilliseconds(Int(name, "timeout_ms", Get("timeout_ms", "5000")))),
+            "model" => Model(options, services),
             _ => throw new ArgumentException($"unknown reward '{name}'"),
         };
+    }
+
+    static ModelReward Model(IReadOnlyDictionary<string, string> options, RewardServices? services)
+    {
+        string path = options.TryGetValue("path", out var p) && p.Length > 0 ? p : throw new ArgumentException("reward 'model' needs path: a reward model's directory (or stage:NAME, an earlier reward-model stage's)");
+        string output = options.TryGetValue("output", out var o) ? o : "probability";
+        if (!ModelReward.Outputs.Contains(output)) throw new ArgumentException($"reward 'model': output must be {string.Join(" or ", ModelReward.Outputs)}, found '{output}'");
+        var source = services?.RewardModels ?? throw new ArgumentException("reward 'model' needs a host that loads reward models");
+        return new ModelReward(source.Open(path), path, output == "probability");
     }
 
     static int Int(string reward, string key, string value) =>

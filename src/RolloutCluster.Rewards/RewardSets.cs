@@ -6,10 +6,11 @@ namespace RolloutCluster.Rewards;
 /// <summary>
 /// Builds <see cref="RewardSet"/>s from reward specs, once per distinct list, starting only what they
 /// need: the code sandbox (with this host's isolation settings) the first time a code reward asks for
-/// it, one HTTP client. The one factory of rewards: a silo's verifiers, an in-process job and
-/// `rollout score` all use it. Disposing it stops the sandbox.
+/// it, one HTTP client, and the host's reward models (<paramref name="models"/>; without them the
+/// <c>model</c> reward is refused). The one factory of rewards: a silo's verifiers, an in-process job
+/// and `rollout score` all use it. Disposing it stops the sandbox.
 /// </summary>
-public sealed class RewardSets(SandboxOptions sandboxOptions, ILogger logger) : IAsyncDisposable
+public sealed class RewardSets(SandboxOptions sandboxOptions, ILogger logger, IRewardModelSource? models = null) : IAsyncDisposable
 {
     readonly Dictionary<string, Task<RewardSet>> _sets = new(StringComparer.Ordinal);
     readonly Lock _lock = new();
@@ -42,7 +43,7 @@ public sealed class RewardSets(SandboxOptions sandboxOptions, ILogger logger) : 
             }
             sandbox = await starting;
         }
-        var services = new RewardServices { CodeRunner = sandbox, Http = _http };
+        var services = new RewardServices { CodeRunner = sandbox, Http = _http, RewardModels = models };
         return new RewardSet(rewards.Select(r => new WeightedReward(RewardRegistry.Create(r.Name, r.Options, services), r.Weight)).ToList());
     }
 

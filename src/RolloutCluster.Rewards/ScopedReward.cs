@@ -17,6 +17,11 @@ public sealed class ScopedReward(IRewardFunction inner) : IRewardFunction
     public ValueTask<RewardResult> ScoreAsync(RewardInput input, CancellationToken cancellation = default) =>
         inner.ScoreAsync(input with { Completion = AnswerPart(input.Completion) }, cancellation);
 
+    public bool Batched => inner.Batched;
+
+    public ValueTask<IReadOnlyList<RewardResult>> ScoreBatchAsync(IReadOnlyList<RewardInput> inputs, CancellationToken cancellation = default) =>
+        inner.ScoreBatchAsync([.. inputs.Select(i => i with { Completion = AnswerPart(i.Completion) })], cancellation);
+
     /// <summary>The text after the last &lt;/think&gt;, or all of it without one.</summary>
     public static string AnswerPart(string completion)
     {

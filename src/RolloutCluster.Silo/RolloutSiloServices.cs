@@ -36,8 +36,11 @@ public static class RolloutSiloServices
             Isolation = config.SandboxIsolation switch { "none" => SandboxIsolation.None, "no-cgroups" => SandboxIsolation.NoCgroups, _ => SandboxIsolation.Full },
             Lanes = config.SandboxLanes > 0 ? config.SandboxLanes : Math.Max(1, Environment.ProcessorCount),
         });
-        // The silo's one reward factory, with this silo's sandbox settings: every verifier uses it.
-        silo.Services.AddSingleton(sp => new RolloutCluster.Rewards.RewardSets(sp.GetRequiredService<SandboxOptions>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>().CreateLogger("RolloutCluster.Sandbox")));
+        // The silo's one reward factory, with this silo's sandbox settings and reward models (on its
+        // first device, loaded when a job's `model` reward first asks): every verifier uses it.
+        silo.Services.AddSingleton(_ => new RolloutCluster.Training.Engine.RewardModelScorers(devices.Devices.FirstOrDefault()));
+        silo.Services.AddSingleton(sp => new RolloutCluster.Rewards.RewardSets(sp.GetRequiredService<SandboxOptions>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>().CreateLogger("RolloutCluster.Sandbox"),
+            sp.GetRequiredService<RolloutCluster.Training.Engine.RewardModelScorers>()));
         silo.Services.AddHostedService<GeneratorRegistration>();
         silo.Services.AddHostedService<JobKeeper>();
         return silo;

@@ -52,15 +52,25 @@ public static class GroupSampler
         return problems.Select((problem, i) => new SampledGroup(problem, prompts[i], completions.GetRange(i * groupSize, groupSize), weightsVersion, generator)).ToList();
     }
 
-    /// <summary>What a reward function sees of one completion of a problem.</summary>
-    public static RewardInput Input(Problem problem, string completion) =>
-        new(completion, problem.Answer, problem.Question, problem.Tests, problem.EntryPoint, problem.TestCases);
+    /// <summary>What a reward function sees of one completion of a problem; context is the prompt's text as the policy read it.</summary>
+    public static RewardInput Input(Problem problem, string completion, string? context = null) =>
+        new(completion, problem.Answer, problem.Question, problem.Tests, problem.EntryPoint, problem.TestCases, context);
 
-    /// <summary>Scores a sampled group's completions with a reward set.</summary>
-    public static async Task<RolloutGroup> ScoreAsync(SampledGroup group, RewardSet rewards, CancellationToken cancellation)
+    /// <summary>Scores sampled groups' completions with a reward set, all in one batch (a reward model's forward passes span groups).</summary>
+    public static async Task<IReadOnlyList<RolloutGroup>> ScoreAsync(IReadOnlyList<SampledGroup> groups, RewardSet rewards, Model.Tokenizers.ITokenizer tokenizer, CancellationToken cancellation)
     {
-        var scores = new List<RewardBreakdown>(group.Completions.Count);
-        foreach (var c in group.Completions) scores.Add(await rewards.ScoreAsync(Input(group.Problem, c.Text), cancellation));
-        return new RolloutGroup(group.Problem, group.Prompt, group.Completions, scores, group.WeightsVersion, group.Generator);
+        var inputs = groups.SelectMany(g =>
+        {
+            string context = tokenizer.Decode(g.Prompt);
+            return g.Completions.Select(c => Input(g.Problem, c.Text, context));
+        }).ToList();
+        var scores = await rewards.ScoreBatchAsync(inputs, Environment.ProcessorCount, cancellation);
+        int at = 0;
+        return [.. groups.Select(g =>
+        {
+            var group = new RolloutGroup(g.Problem, g.Prompt, g.Completions, [.. scores.Skip(at).Take(g.Completions.Count)], g.WeightsVersion, g.Generator);
+            at += g.Completions.Count;
+            return group;
+        })];
     }
 }

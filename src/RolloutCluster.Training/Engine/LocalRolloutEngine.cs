@@ -72,9 +72,7 @@ public sealed class LocalRolloutEngine(Policy policy, RewardSets rewards, bool o
         var prompts = request.Problems.Select(policy.Prompt).ToList();
         var groups = GroupSampler.Sample(new Policy(model, policy.Tokenizer, PromptTemplate.Plain), request.Problems, request.Samples, request.Sampling,
             request.Seed, request.Version, prompts: prompts);
-        var scored = new List<RolloutGroup>(groups.Count);
-        foreach (var g in groups) scored.Add(await GroupSampler.ScoreAsync(g, set, cancellation));
-        return scored;
+        return await GroupSampler.ScoreAsync(groups, set, policy.Tokenizer, cancellation);
     }
 
     CausalLm Replica(long version)

@@ -42,7 +42,7 @@ public static class JobFile
             throw root.ErrorAt("name", $"expected letters, digits, '-', '_' or '.', found \"{name}\"");
         context.Model = ParseModel(root.Map("model"));
         context.Task = ParseTask(root.Map("task"), context);
-        context.Rewards = ParseRewards(root);
+        context.Rewards = ParseRewards(root, context, stageRewards: false);
         var checkpoint = root.OptionalMap("checkpoint") is { } c ? ParseCheckpoint(c) : new CheckpointSpec();
         var stages = ParseStages(root, context);
         var spec = new JobSpec
@@ -166,7 +166,7 @@ public static class JobFile
     }
 
     /// <summary>A rewards list (the job's, or a stage's own): each name known, its options valid, at least one.</summary>
-    public static IReadOnlyList<RewardSpec> ParseRewards(SpecMap root)
+    public static IReadOnlyList<RewardSpec> ParseRewards(SpecMap root, JobParseContext job, bool stageRewards)
     {
         var rewards = new List<RewardSpec>();
         foreach (var (node, path) in root.List("rewards"))
@@ -176,9 +176,10 @@ public static class JobFile
             var options = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var option in RewardRegistry.OptionsOf(name))
                 if (r.OptionalString(option) is { } value) options[option] = value;
+            if (name == "model" && options.TryGetValue("path", out var modelPath)) options["path"] = Stages.RewardModelReference.Parse(r, modelPath, job, stageRewards);
             var spec = new RewardSpec(name, r.Double("weight", 1.0), options);
             r.Done();
-            try { RewardRegistry.Create(name, options, new RewardServices { CodeRunner = NoRunner.Instance, Http = NoRunner.Http }); }
+            try { RewardRegistry.Create(name, options, new RewardServices { CodeRunner = NoRunner.Instance, Http = NoRunner.Http, RewardModels = NoRunner.Instance }); }
             catch (ArgumentException e) { throw r.ErrorHere(e.Message); }
             rewards.Add(spec);
         }
@@ -210,8 +211,11 @@ public static class JobFile
     }
 
     /// <summary>Stand-ins that let a reward's options be validated without starting a sandbox or a client.</summary>
-    sealed class NoRunner : RolloutCluster.Rewards.Sandbox.ICodeRunner
+    sealed class NoRunner : RolloutCluster.Rewards.Sandbox.ICodeRunner, IRewardModelSource, IRewardModelScorer
     {
+        public string Scope => "trace";
+        public IRewardModelScorer Open(string dir) => this;
+        public ValueTask<IReadOnlyList<double>> ScoreAsync(IReadOnlyList<(string Context, string Completion)> items, CancellationToken cancellation = default) => throw new InvalidOperationException("validation only");
         public static readonly NoRunner Instance = new();
         public static readonly HttpClient Http = new();
         public Task<RolloutCluster.Rewards.Sandbox.ExecutionResult> RunAsync(string code, CancellationToken cancellation = default) => throw new InvalidOperationException("validation only");

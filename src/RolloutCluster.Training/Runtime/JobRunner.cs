@@ -54,7 +54,8 @@ public sealed class JobRunner(JobSpec spec, string runDirectory, IJobObserver ob
         if (spec.Model.SampleDType is { } sampleDType) policy.SampleDType = DTypes.FromConfigName(sampleDType)!.Value;
         var data = LoadData(policy);
         // In process, rewards are built here (the cluster's verifiers build their own with the silo's sandbox settings).
-        await using var rewards = new RewardSets(new SandboxOptions(), NullLogger.Instance);
+        using var rewardModels = new RewardModelScorers(policy.Model.Device.ToString());
+        await using var rewards = new RewardSets(new SandboxOptions(), NullLogger.Instance, rewardModels);
         await using var rollouts = engine?.Invoke(policy) ?? new LocalRolloutEngine(policy, rewards);
         using var log = new MetricsLog(Path.Combine(runDirectory, "metrics.jsonl"));
         string lastCheckpoint = "";

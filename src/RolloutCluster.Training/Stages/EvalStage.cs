@@ -55,7 +55,7 @@ public sealed class EvalStage : IStage
         rewardModel?.to(context.Policy.Model.Device);
         var result = await Evaluator.EvaluateAsync(context.Engine, version, problems, spec.Samples, spec.Temperature, spec.MaxNewTokens,
             RowRandom.RowSeed(context.Job.Seed, 104729), Evaluator.Correctness(context.Job.Rewards), cancellation,
-            rewardModel is null ? null : groups => RewardModelStage.ScoreGroups(rewardModel, groups, context.Policy.Tokenizer));
+            rewardModel is null ? null : groups => RewardModelScoring.ScoreGroups(rewardModel, groups, context.Policy.Tokenizer));
         context.Log.Write("eval", spec.Name, 1, context.ElapsedSeconds, result.ToMetrics("eval"));
         context.Observer.EvaluationCompleted(spec.Name, result);
         return 1;

@@ -85,7 +85,8 @@ public sealed partial class GrpoStage : IStage
         var estimator = Advantages.Registry.Get(spec.Advantage);
         var counted = new CountingEnumerator<Problem>(context.TrainStream(rl: true));
         long seed = RowRandom.RowSeed(context.Job.Seed, 7919 + context.StageIndex);
-        var pipeline = new RolloutPipeline(context.Engine, spec, spec.Rewards ?? context.Job.Rewards, counted, seed, context.Observer.Note);
+        var rewards = RewardModelReference.Resolve(spec.Rewards ?? context.Job.Rewards, context.RunDirectory);
+        var pipeline = new RolloutPipeline(context.Engine, spec, rewards, counted, seed, context.Observer.Note);
         // Versions are the engine's (one sequence per job); the stage's own count (from 0, or from the
         // resumed checkpoint's) is what metrics and resume.json record.
         long localStart = 0;

@@ -19,7 +19,7 @@ public sealed partial class GrpoStage
     static IReadOnlyList<RewardSpec>? ParseStageRewards(SpecMap s, JobParseContext job)
     {
         if (!s.Has("rewards")) return null;
-        var rewards = JobFile.ParseRewards(s);
+        var rewards = JobFile.ParseRewards(s, job, stageRewards: true);
         if (job.TrainProblems is { } problems)
         {
             var nodes = s.List("rewards");

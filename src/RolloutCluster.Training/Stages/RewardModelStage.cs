@@ -14,7 +14,7 @@ using static TorchSharp.torch;
 namespace RolloutCluster.Training.Stages;
 
 /// <summary>Training an outcome reward model on the policy's verified rollouts.</summary>
-/// <param name="Scope">"trace": the model reads the whole completion; "answer": only its final answer.</param>
+/// <param name="Scope">"trace": the model reads the whole completion; "answer": only what follows the reasoning (after the last &lt;/think&gt;).</param>
 /// <param name="Objective">"pointwise" (cross-entropy on each label), "pairwise" (Bradley-Terry within each prompt's samples) or "both" (their sum).</param>
 public sealed record RewardModelStageSpec(string Name, int Steps, OptimizerConfig Optimizer, int BatchSize, int Prompts, int Samples, int HeldOut,
     SamplingSpec Sampling, string Scope, RewardSpec Correctness, string Objective = "both") : StageSpec(Name, "reward-model", Steps)
@@ -108,7 +108,7 @@ public sealed class RewardModelStage : IStage
                 ["timing/step_s"] = context.Time.GetElapsedTime(start).TotalSeconds,
             });
         }
-        var scores = ScoreAll(model, test, spec.BatchSize, policy.Tokenizer.EosId);
+        var scores = RewardModelScoring.Logits(model, [.. test.Select(e => e.Prompt)], [.. test.Select(e => e.Completion)], spec.BatchSize, policy.Tokenizer.EosId);
         var auc = Auc.Compute(scores, test.Select(e => e.Correct).ToList());
         // Within a prompt (what best-of-n relies on): the mean AUC over held-out prompts with right and wrong samples.
         var groupAucs = test.Select((e, i) => (e, i)).GroupBy(x => x.e.Group)
@@ -130,42 +130,10 @@ public sealed class RewardModelStage : IStage
         return spec.Steps;
     }
 
-    /// <summary>One labelled example: the prompt's ids, what the model reads of the completion (all of it, or its final answer), and the verifier's label.</summary>
+    /// <summary>One labelled example: the prompt's ids, what the model reads of the completion (<see cref="RewardModelScoring.Read"/>), and the verifier's label.</summary>
     sealed record Example(int[] Prompt, int[] Completion, bool Correct, int Group = 0);
 
     static List<Example> Examples(RewardModelStageSpec spec, Policy policy, IReadOnlyList<RolloutGroup> groups) =>
-        [.. groups.SelectMany((g, i) => g.Completions.Select((c, j) => new Example(g.Prompt, Read(spec.Scope, c, policy.Tokenizer),
+        [.. groups.SelectMany((g, i) => g.Completions.Select((c, j) => new Example(g.Prompt, RewardModelScoring.Read(spec.Scope, c.Text, policy.Tokenizer),
             g.Scores[j].Values.GetValueOrDefault(spec.Correctness.Name) >= 1, i)))];
-
-    /// <summary>What a reward model of this scope reads of a completion: its tokens, or its extracted final answer's.</summary>
-    public static int[] Read(string scope, Completion completion, Model.Tokenizers.ITokenizer tokenizer) =>
-        scope == "trace" ? completion.TokenIds : tokenizer.Encode(AnswerExtraction.Extract(completion.Text) ?? "");
-
-    /// <summary>A reward model's logits for every sample of each group (no gradients, in batches), for best-of-n and weighted voting.</summary>
-    public static IReadOnlyList<double[]> ScoreGroups(RewardModel model, IReadOnlyList<RolloutGroup> groups, Model.Tokenizers.ITokenizer tokenizer, int batchSize = 64)
-    {
-        var examples = groups.SelectMany(g => g.Completions.Select(c => new Example(g.Prompt, Read(model.Scope, c, tokenizer), false))).ToList();
-        var flat = ScoreAll(model, examples, batchSize, tokenizer.EosId);
-        var result = new List<double[]>(groups.Count);
-        int at = 0;
-        foreach (var g in groups)
-        {
-            result.Add([.. flat.Skip(at).Take(g.Completions.Count)]);
-            at += g.Completions.Count;
-        }
-        return result;
-    }
-
-    static List<double> ScoreAll(RewardModel model, List<Example> examples, int batchSize, int padId)
-    {
-        model.eval();
-        using var noGrad = no_grad();
-        var scores = new List<double>(examples.Count);
-        foreach (var chunk in examples.Chunk(batchSize))
-        {
-            using var logits = model.Score(chunk.Select(e => e.Prompt).ToList(), chunk.Select(e => e.Completion).ToList(), padId);
-            scores.AddRange(logits.cpu().data<float>().Select(x => (double)x));
-        }
-        return scores;
-    }
 }

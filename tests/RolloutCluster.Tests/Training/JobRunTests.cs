@@ -188,4 +188,45 @@ public sealed class JobRunTests(JobRunFixture fixture) : IClassFixture<JobRunFix
         }
         Assert.Equal(2, MetricsLog.Read(Path.Combine(runDir, "metrics.jsonl")).Count(r => r.Kind == "train" && r.Stage == "learn"));
     }
+
+    [Fact]
+    public async Task A_grpo_stage_trains_on_a_reward_model_that_the_verifiers_load_themselves()
+    {
+        // Through the grains, from the fixture's SFT checkpoint, against a reward model made from it (a random head: the
+        // fixture's model gets too little right for a reward-model stage to learn from; that stage is tested on its own).
+        Assert.True(fixture.InProcess.Code == 0, fixture.InProcess.Err);
+        string sft = Path.Combine(fixture.InProcess.RunDir, "checkpoints", "sft");
+        string rm = TinyModels.TempDir();
+        var loaded = Checkpoint.Load(sft);
+        using (var policy = loaded.Model)
+        using (var model = RolloutCluster.Model.Reward.RewardModel.FromPolicy(policy, seed: 3))
+            model.Save(rm, loaded.Tokenizer);
+        var job = $$"""
+            name: e2e
+            seed: 11
+            model: { checkpoint: {{sft}}, threads: 1 }
+            task: { dataset: builtin:arithmetic, template: r1-compact, test_size: 40 }
+            rewards: [ { name: accuracy, weight: 1.0 } ]
+            stages:
+              - name: rl
+                kind: grpo
+                steps: 2
+                prompts_per_step: 4
+                group_size: 4
+                sampling: { max_new_tokens: 40 }
+                optimizer: { lr: 1.0e-4 }
+                rewards: [ { name: model, path: "{{rm}}" }, { name: accuracy, weight: 0 } ]
+            """;
+        var (code, stdout, stderr, runDir) = await Run(job);
+        Assert.True(code == 0, stderr + stdout);
+        var steps = MetricsLog.Read(Path.Combine(runDir, "metrics.jsonl")).Where(r => r.Kind == "train" && r.Stage == "rl").Select(r => r.Values).ToList();
+        Assert.Equal(2, steps.Count);
+        foreach (var step in steps)
+        {
+            Assert.InRange(step["reward/model"], 1e-6, 1 - 1e-6);   // a probability
+            Assert.True(step["reward/std"] > 0, "every completion got the same score");
+            Assert.Equal(step["reward/model"], step["reward/mean"], 9);   // accuracy weighs nothing, but is logged
+            Assert.True(step.ContainsKey("reward/accuracy"));
+        }
+    }
 }

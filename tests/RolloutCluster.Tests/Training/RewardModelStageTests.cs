@@ -46,4 +46,44 @@ public sealed class RewardModelStageTests
         var noTest = Assert.Throws<JobSpecException>(() => JobFile.Load(Write(Text(task: $"{{ dataset: {data} }}"))));
         Assert.Contains("the task has no test set: set task.test", noTest.Message);
     }
+
+    const string Later = """
+
+          - name: rl
+            kind: grpo
+            steps: 2
+            prompts_per_step: 2
+            group_size: 2
+            sampling: { max_new_tokens: 16 }
+            optimizer: { lr: 1.0e-4 }
+            rewards: [ { name: model, path: PATH }, { name: accuracy, weight: 0 } ]
+        """;
+
+    [Fact]
+    public void A_grpo_stage_may_score_with_an_earlier_reward_model_stages_model()
+    {
+        var spec = JobFile.Load(Write(Text() + Later.Replace("PATH", "stage:rm")));
+        var rl = Assert.IsType<GrpoStageSpec>(spec.Stages[1]);
+        Assert.Equal("stage:rm", rl.Rewards![0].Options!["path"]);
+        var resolved = RewardModelReference.Resolve(rl.Rewards, "/runs/rm-job");
+        Assert.Equal("/runs/rm-job/reward-models/rm", resolved[0].Options!["path"]);
+        Assert.Equal(0, resolved[1].Weight);
+    }
+
+    [Fact]
+    public void A_model_reward_must_name_an_earlier_reward_model_stage_or_a_reward_model_directory()
+    {
+        var notEarlier = Assert.Throws<JobSpecException>(() => JobFile.Load(Write(Text() + Later.Replace("PATH", "stage:rl"))));
+        Assert.Contains("stages[1].rewards[0].path: \"rl\" is not an earlier reward-model stage; earlier ones: rm", notEarlier.Message);
+        var jobLevel = Assert.Throws<JobSpecException>(() => JobFile.Load(Write(Text(rewards: "[ { name: accuracy }, { name: model, path: stage:rm } ]"))));
+        Assert.Contains("rewards[1].path: the job's rewards serve every stage", jobLevel.Message);
+        using var policy = TinyModels.Create();
+        var dir = TinyModels.TempDir();
+        RolloutCluster.Model.Checkpoints.Checkpoint.Save(dir, policy, TinyModels.Tokenizer);
+        var notRm = Assert.Throws<JobSpecException>(() => JobFile.Load(Write(Text() + Later.Replace("PATH", dir))));
+        Assert.Contains("stages[1].rewards[0].path: ", notRm.Message);
+        Assert.Contains("not a reward model: it has no scalar head", notRm.Message);
+        var missing = Assert.Throws<JobSpecException>(() => JobFile.Load(Write(Text() + Later.Replace("PATH", "/no/such/rm"))));
+        Assert.Contains("reward model directory not found", missing.Message);
+    }
 }
