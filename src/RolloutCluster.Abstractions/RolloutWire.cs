@@ -8,7 +8,8 @@ public sealed record ProblemWire(
     [property: Id(2)] string Answer,
     [property: Id(3)] string? Tests = null,
     [property: Id(4)] string? EntryPoint = null,
-    [property: Id(5)] IReadOnlyList<string>? TestCases = null);
+    [property: Id(5)] IReadOnlyList<string>? TestCases = null,
+    [property: Id(6)] string? Effort = null);
 
 /// <summary>Sampling settings.</summary>
 [GenerateSerializer, Immutable, Alias("rollout.sampling")]
@@ -91,7 +92,8 @@ public sealed record ScoreItem(
     [property: Id(3)] string? Tests = null,
     [property: Id(4)] string? EntryPoint = null,
     [property: Id(5)] IReadOnlyList<string>? TestCases = null,
-    [property: Id(6)] string? Context = null);
+    [property: Id(6)] string? Context = null,
+    [property: Id(7)] string? Effort = null);
 
 /// <summary>A reward breakdown: the weighted total and each function's value and reason.</summary>
 [GenerateSerializer, Immutable, Alias("rollout.score")]

@@ -18,9 +18,21 @@ public sealed record Problem(string Id, string Question, string Answer, string? 
     /// <summary>A complete target completion, verbatim (a human's or another model's), for SFT and distillation.</summary>
     public string? Solution { get; init; }
 
+    /// <summary>
+    /// Earlier attempts at this problem with the feedback each got (self-refinement): rendered after the
+    /// prompt, as assistant and user turns under the chat template. Rewards still read the bare problem.
+    /// </summary>
+    public IReadOnlyList<Refinement>? Refinements { get; init; }
+
+    /// <summary>The reasoning effort the prompt asks for (<see cref="Rewards.Effort"/>), or null for none.</summary>
+    public string? Effort { get; init; }
+
     /// <summary>Whether a code reward can run this problem.</summary>
     public bool HasTests => Tests is not null || TestCases is { Count: > 0 };
 }
+
+/// <summary>An earlier attempt (a completion) and the extrinsic feedback it got.</summary>
+public sealed record Refinement(string Attempt, string Feedback);
 
 /// <summary>One turn of a conversation.</summary>
 public sealed record ChatTurn(string Role, string Content);

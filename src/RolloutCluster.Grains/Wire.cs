@@ -11,9 +11,9 @@ namespace RolloutCluster.Grains;
 /// <summary>Conversions between the training library's records and the wire records of grain calls.</summary>
 public static class Wire
 {
-    public static ProblemWire ToWire(this Problem p) => new(p.Id, p.Question, p.Answer, p.Tests, p.EntryPoint, p.TestCases);
+    public static ProblemWire ToWire(this Problem p) => new(p.Id, p.Question, p.Answer, p.Tests, p.EntryPoint, p.TestCases, p.Effort);
 
-    public static Problem FromWire(this ProblemWire p) => new(p.Id, p.Question, p.Answer) { Tests = p.Tests, EntryPoint = p.EntryPoint, TestCases = p.TestCases };
+    public static Problem FromWire(this ProblemWire p) => new(p.Id, p.Question, p.Answer) { Tests = p.Tests, EntryPoint = p.EntryPoint, TestCases = p.TestCases, Effort = p.Effort };
 
     public static SamplingWire ToWire(this SamplingSpec s) => new(s.Temperature, s.TopP, s.TopK, s.MaxNewTokens, s.MaxBatchTokens);
 
@@ -25,10 +25,10 @@ public static class Wire
 
     public static ScoreWire ToWire(this RewardBreakdown b) => new(b.Total, b.Values, b.Reasons);
 
-    public static RewardInput FromWire(this ScoreItem item) => new(item.Completion, item.Answer, item.Prompt, item.Tests, item.EntryPoint, item.TestCases, item.Context);
+    public static RewardInput FromWire(this ScoreItem item) => new(item.Completion, item.Answer, item.Prompt, item.Tests, item.EntryPoint, item.TestCases, item.Context, item.Effort);
 
     /// <summary>A completion to score; context is the prompt's text as the policy read it (a reward model reads it).</summary>
-    public static ScoreItem ToScoreItem(this Problem p, string completion, string? context = null) => new(completion, p.Answer, p.Question, p.Tests, p.EntryPoint, p.TestCases, context);
+    public static ScoreItem ToScoreItem(this Problem p, string completion, string? context = null) => new(completion, p.Answer, p.Question, p.Tests, p.EntryPoint, p.TestCases, context, p.Effort);
 
     public static RolloutGroup FromWire(this ScoredGroupWire g) => new(g.Problem.FromWire(), g.Prompt,
         g.Completions.Select(c => new Completion(c.TokenIds, c.LogProbs, c.Text, c.Truncated ? FinishReason.Length : FinishReason.Stop)).ToList(),

@@ -8,8 +8,9 @@ namespace RolloutCluster.Rewards;
 /// <param name="EntryPoint">The function the tests call: check(entry_point) runs after Tests.</param>
 /// <param name="TestCases">Independent test statements, for a fraction-of-tests-passed score.</param>
 /// <param name="Context">The prompt exactly as the policy read it (template or chat template rendered), for a reward model.</param>
+/// <param name="Effort">The reasoning effort the prompt asked for (<see cref="Effort"/>), if any.</param>
 public sealed record RewardInput(string Completion, string? Answer = null, string? Prompt = null, string? Tests = null,
-    string? EntryPoint = null, IReadOnlyList<string>? TestCases = null, string? Context = null);
+    string? EntryPoint = null, IReadOnlyList<string>? TestCases = null, string? Context = null, string? Effort = null);
 
 /// <summary>A score and, always, the reason for it (shown in logs and `rollout score` output).</summary>
 public sealed record RewardResult(double Value, string Reason);

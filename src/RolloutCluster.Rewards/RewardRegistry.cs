@@ -22,7 +22,7 @@ public static class RewardRegistry
         ["format"] = [],
         ["code"] = ["mode"],
         ["language"] = ["script"],
-        ["length"] = ["effort", "budget"],
+        ["length"] = ["effort", "budget", "low", "medium", "high"],
         ["http"] = ["url", "timeout_ms"],
         ["model"] = ["path", "output"],
     };
@@ -64,7 +64,8 @@ public static class RewardRegistry
             "code" => new CodeReward(services?.CodeRunner ?? throw new ArgumentException("reward 'code' needs the code sandbox"),
                 Get("mode", "all") is "all" or "fraction" ? Get("mode", "all") : throw new ArgumentException($"reward 'code': mode must be all or fraction, found '{Get("mode", "")}'")),
             "language" => new LanguageReward(Get("script", "latin")),
-            "length" => new LengthReward(Get("effort", "medium"), options.TryGetValue("budget", out var b) ? Int(name, "budget", b) : null),
+            "length" => new LengthReward(Get("effort", "medium"), options.TryGetValue("budget", out var b) ? Int(name, "budget", b) : null,
+                Effort.Levels.Where(options.ContainsKey).ToDictionary(level => level, level => Int(name, level, options[level]))),
             "http" => new HttpReward(services?.Http ?? throw new ArgumentException("reward 'http' needs an HTTP client"),
                 Uri.TryCreate(Get("url", ""), UriKind.Absolute, out var url) && url.Scheme is "http" or "https" ? url : throw new ArgumentException($"reward 'http': url must be an absolute http(s) URL, found '{Get("url", "")}'"),
                 TimeSpan.FromMilliseconds(Int(name, "timeout_ms", Get("timeout_ms", "5000")))),

@@ -54,7 +54,7 @@ public static class GroupSampler
 
     /// <summary>What a reward function sees of one completion of a problem; context is the prompt's text as the policy read it.</summary>
     public static RewardInput Input(Problem problem, string completion, string? context = null) =>
-        new(completion, problem.Answer, problem.Question, problem.Tests, problem.EntryPoint, problem.TestCases, context);
+        new(completion, problem.Answer, problem.Question, problem.Tests, problem.EntryPoint, problem.TestCases, context, problem.Effort);
 
     /// <summary>Scores sampled groups' completions with a reward set, all in one batch (a reward model's forward passes span groups).</summary>
     public static async Task<IReadOnlyList<RolloutGroup>> ScoreAsync(IReadOnlyList<SampledGroup> groups, RewardSet rewards, Model.Tokenizers.ITokenizer tokenizer, CancellationToken cancellation)

@@ -24,11 +24,23 @@ public sealed class PromptBuilder(ITokenizer tokenizer, PromptTemplate template,
     /// <summary>The prompt's text (special tokens written out, as the chat template writes them).</summary>
     public string Text(Problem problem)
     {
-        if (_chat is null) return template.Render(problem.Question);
+        var refinements = problem.Refinements ?? [];
+        string? effort = problem.Effort is { } level ? Rewards.Effort.Directive(level) : null;
+        // Without a chat template the effort line ends the question, and each earlier attempt follows the prompt, its feedback on a line of its own.
+        if (_chat is null)
+            return template.Render(effort is null ? problem.Question : $"{problem.Question}\n{effort}") + string.Concat(refinements.Select(r => $"{r.Attempt}\n{r.Feedback}\n"));
         var messages = new JsonArray();
         var turns = problem.Messages ?? [new ChatTurn("user", problem.Question)];
+        // Under a chat template the effort line goes in the system message, as gpt-oss's "Reasoning: low" does.
+        if (effort is not null && !turns.Any(t => t.Role == "system")) turns = [new ChatTurn("system", system is null ? effort : $"{system}\n{effort}"), .. turns];
+        else if (effort is not null) turns = [.. turns.Select(t => t.Role == "system" ? t with { Content = $"{t.Content}\n{effort}" } : t)];
         if (system is not null && !turns.Any(t => t.Role == "system")) messages.Add(new JsonObject { ["role"] = "system", ["content"] = system });
         foreach (var t in turns) messages.Add(new JsonObject { ["role"] = t.Role, ["content"] = t.Content });
+        foreach (var r in refinements)
+        {
+            messages.Add(new JsonObject { ["role"] = "assistant", ["content"] = r.Attempt });
+            messages.Add(new JsonObject { ["role"] = "user", ["content"] = r.Feedback });
+        }
         return _chat.Render(messages, addGenerationPrompt: true);
     }
 }

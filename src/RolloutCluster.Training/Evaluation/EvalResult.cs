@@ -15,6 +15,9 @@ public sealed record EvalResult(int Problems, int Samples, double PassAt1, doubl
     /// <summary>With a reward model: samples per problem n → (best-of-n by its score, majority weighted by its probabilities).</summary>
     public IReadOnlyDictionary<int, (double BestOfN, double WeightedMajority)> Ranked { get; init; } = new Dictionary<int, (double, double)>();
 
+    /// <summary>Self-refinement: accuracy after each round of feedback, round 0 being pass@1 (empty without refinement).</summary>
+    public IReadOnlyList<double> Refinement { get; init; } = [];
+
     /// <summary>The inference-scaling curve: samples per problem n → (pass@n, maj@n).</summary>
     public IReadOnlyDictionary<int, (double PassAtN, double MajAtN)> Scaling { get; init; } = new Dictionary<int, (double, double)>();
 
@@ -29,7 +32,11 @@ public sealed record EvalResult(int Problems, int Samples, double PassAt1, doubl
         var scaling = Evaluator.ScalingSizes(samples).Where(n => m.ContainsKey($"{prefix}/maj@{n}"))
             .ToDictionary(n => n, n => (Get($"pass@{n}"), Get($"maj@{n}")));
         return new EvalResult((int)Get("problems"), samples, Get("pass@1"), Get($"pass@{samples}"), Get($"maj@{samples}"), Get("format"),
-            Get("length_mean"), Get("seconds"), byOperator) { ProblemsByGenerator = byGenerator, Scaling = scaling };
+            Get("length_mean"), Get("seconds"), byOperator)
+        {
+            ProblemsByGenerator = byGenerator, Scaling = scaling,
+            Refinement = m.ContainsKey($"{prefix}/refine@1") ? [Get("pass@1"), .. Enumerable.Range(1, 64).TakeWhile(r => m.ContainsKey($"{prefix}/refine@{r}")).Select(r => Get($"refine@{r}"))] : [],
+        };
     }
 
     public IReadOnlyDictionary<string, double> ToMetrics(string prefix)
@@ -54,6 +61,7 @@ public sealed record EvalResult(int Problems, int Samples, double PassAt1, doubl
             metrics[$"{prefix}/best_of@{n}"] = best;
             metrics[$"{prefix}/rm_maj@{n}"] = weighted;
         }
+        for (int round = 1; round < Refinement.Count; round++) metrics[$"{prefix}/refine@{round}"] = Refinement[round];
         foreach (var (op, value) in PassAt1ByOperator) metrics[$"{prefix}/pass@1/{op}"] = value;
         foreach (var (generator, problems) in ProblemsByGenerator) metrics[$"{prefix}/generator/{generator}"] = problems;
         return metrics;

@@ -20,13 +20,15 @@ public static class Evaluator
 
     public static async Task<EvalResult> EvaluateAsync(IRolloutEngine engine, long version, IReadOnlyList<Problem> problems, int samples, float temperature,
         int maxNewTokens, long seed, RewardSpec correctness, CancellationToken cancellation = default,
-        Func<IReadOnlyList<RolloutGroup>, IReadOnlyList<double[]>>? scorer = null)
+        Func<IReadOnlyList<RolloutGroup>, IReadOnlyList<double[]>>? scorer = null, int refineRounds = 0)
     {
         var clock = Stopwatch.StartNew();
         var sampling = new SamplingSpec(Math.Max(temperature, 0f), 1f, 0, maxNewTokens);
         IReadOnlyList<RewardSpec> rewards = correctness.Name == "format" ? [correctness] : [correctness, new RewardSpec("format", 0)];
         var groups = await RolloutBatches.RunAsync(engine, problems, samples, sampling, seed, version, rewards, cancellation);
-        return Summarize(groups, correctness.Name, samples, clock.Elapsed.TotalSeconds, scorer?.Invoke(groups));
+        var refinement = refineRounds == 0 ? []
+            : await SelfRefinement.RunAsync(engine, version, groups, refineRounds, sampling, seed, rewards, correctness.Name, cancellation);
+        return Summarize(groups, correctness.Name, samples, clock.Elapsed.TotalSeconds, scorer?.Invoke(groups)) with { Refinement = refinement };
     }
 
     /// <summary>The metrics of the groups; with a scorer's scores of every sample, best-of-n and reward-weighted majority along the curve too.</summary>

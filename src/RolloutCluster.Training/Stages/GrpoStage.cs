@@ -17,7 +17,7 @@ namespace RolloutCluster.Training.Stages;
 public sealed record GrpoStageSpec(string Name, int Steps, OptimizerConfig Optimizer, int MicroBatchSize, double? TimeLimitMinutes,
     int PromptsPerStep, int GroupSize, SamplingSpec Sampling, string Advantage, PolicyLossConfig Loss, double KlCoefficient, string KlEstimator,
     bool DynamicSampling, int MaxSamplingRounds, double Oversample, OverlongSpec Overlong, int MaxStaleness, bool ImportanceCorrection,
-    int MaxTokensPerMicroBatch = 0, int PpoEpochs = 1, int MiniBatches = 1, IReadOnlyList<RewardSpec>? Rewards = null)
+    int MaxTokensPerMicroBatch = 0, int PpoEpochs = 1, int MiniBatches = 1, IReadOnlyList<RewardSpec>? Rewards = null, IReadOnlyList<string>? Efforts = null)
     : StageSpec(Name, "grpo", Steps);
 
 /// <summary>
@@ -83,7 +83,8 @@ public sealed partial class GrpoStage : IStage
             MiniBatches = spec.MiniBatches,
         }, policy.Tokenizer.VocabSize, policy.Tokenizer.EosId);
         var estimator = Advantages.Registry.Get(spec.Advantage);
-        var counted = new CountingEnumerator<Problem>(context.TrainStream(rl: true));
+        // With efforts, prompts take turns asking for each level (the length reward with effort: prompt holds each to its budget).
+        var counted = new CountingEnumerator<Problem>(context.TrainStream(rl: true, spec.Efforts));
         long seed = RowRandom.RowSeed(context.Job.Seed, 7919 + context.StageIndex);
         var rewards = RewardModelReference.Resolve(spec.Rewards ?? context.Job.Rewards, context.RunDirectory);
         var pipeline = new RolloutPipeline(context.Engine, spec, rewards, counted, seed, context.Observer.Note);
@@ -226,6 +227,12 @@ public sealed partial class GrpoStage : IStage
         if (accuracy is not null) metrics["batch/unsolved_groups"] = groups.Count(g => g.Group.Scores.All(s => s.Values[accuracy] < 1));
         foreach (var name in scores)
             metrics[$"reward/{name}"] = groups.SelectMany(g => g.Group.Scores).Average(s => s.Values[name]);
+        // By requested effort: how long each level reasons, and how often it is right.
+        foreach (var level in groups.GroupBy(g => g.Group.Problem.Effort).Where(l => l.Key is not null))
+        {
+            metrics[$"response/length_mean/{level.Key}"] = level.SelectMany(g => g.Group.Completions).Average(c => c.TokenIds.Length);
+            if (accuracy is not null) metrics[$"reward/{accuracy}/{level.Key}"] = level.SelectMany(g => g.Group.Scores).Average(s => s.Values[accuracy]);
+        }
         return metrics;
     }
 }

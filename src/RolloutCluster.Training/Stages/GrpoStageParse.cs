@@ -59,7 +59,7 @@ public sealed partial class GrpoStage
             s.String("advantage", "grpo", [.. Advantages.Registry.Names]), lossConfig, klCoefficient, klEstimator,
             s.Bool("dynamic_sampling", false), s.Int("max_sampling_rounds", 3, min: 1, max: 100), s.Double("oversample", 1.0, 1.0, 16.0), overlongSpec,
             s.Int("max_staleness", 0, min: 0, max: 1000), s.Bool("importance_correction", true), s.Int("max_tokens_per_micro_batch", 0, min: 0),
-            s.Int("ppo_epochs", 1, min: 1, max: 100), s.Int("mini_batches", 1, min: 1, max: prompts * group), ParseStageRewards(s, job));
+            s.Int("ppo_epochs", 1, min: 1, max: 100), s.Int("mini_batches", 1, min: 1, max: prompts * group), ParseStageRewards(s, job), EffortLevels.Parse(s));
         // Everything one step samples is held until the learner has used it (and, ahead of it, up to
         // max_staleness more requests): a size no machine can hold is refused here, not at run time.
         double requests = (spec.DynamicSampling ? spec.Oversample : 1) * (1 + spec.MaxStaleness);

@@ -51,7 +51,8 @@ public sealed class StageContext
     public double ElapsedSeconds => ElapsedOffset + Time.GetElapsedTime(JobStart).TotalSeconds;
 
     /// <summary>Training problems for the running stage: stream 2i for supervised stages, 2i + 1 for RL ones (each reproducible from the seed).</summary>
-    public IEnumerator<Problem> TrainStream(bool rl) => Data.Train(2 * StageIndex + (rl ? 1 : 0)).GetEnumerator();
+    public IEnumerator<Problem> TrainStream(bool rl, IReadOnlyList<string>? efforts = null) =>
+        EffortLevels.Assign(Data.Train(2 * StageIndex + (rl ? 1 : 0)), efforts).GetEnumerator();
 
     /// <summary>The first count problems of the running stage's RL stream (fewer when the training data runs out first).</summary>
     public List<Problem> TrainProblems(int count)

@@ -42,6 +42,19 @@ public sealed class ChatPromptTests
     }
 
     [Fact]
+    public void Effort_joins_the_system_message_and_refinements_become_assistant_and_user_turns()
+    {
+        var prompts = new PromptBuilder(Qwen3, PromptTemplate.Chat, "Answer briefly.");
+        var problem = new Problem("1", "Compute: 1 + 2", "3") { Effort = "low" };
+        Assert.Equal("<|im_start|>system\nAnswer briefly.\nReasoning effort: low<|im_end|>\n<|im_start|>user\nCompute: 1 + 2<|im_end|>\n<|im_start|>assistant\n",
+            prompts.Text(problem));
+        Assert.StartsWith("<|im_start|>system\nReasoning effort: high<|im_end|>\n", new PromptBuilder(Qwen3, PromptTemplate.Chat).Text(problem with { Effort = "high" }));
+        var retried = prompts.Text(problem with { Effort = null, Refinements = [new("<answer>4</answer>", "Feedback: 4 is not the correct answer. Try again.")] });
+        Assert.EndsWith("<|im_start|>user\nCompute: 1 + 2<|im_end|>\n<|im_start|>assistant\n<answer>4</answer><|im_end|>\n" +
+            "<|im_start|>user\nFeedback: 4 is not the correct answer. Try again.<|im_end|>\n<|im_start|>assistant\n", retried);
+    }
+
+    [Fact]
     public void Chat_without_a_chat_template_and_a_system_message_without_chat_are_refused_at_validation()
     {
         const string Job = """

@@ -29,6 +29,31 @@ public sealed class OtherRewardTests
         Assert.Contains("low budget of 512", result.Reason);
     }
 
+    [Theory]
+    [InlineData("low", 11, -0.5)]       // budget 10, buffer 2: 1 over
+    [InlineData("medium", 12, 0.0)]     // budget 40
+    [InlineData(null, 45, -0.5)]        // no level asked: medium's budget 40, buffer 10
+    [InlineData("high", 45, 0.0)]       // budget 160
+    public async Task With_effort_prompt_each_completion_is_held_to_the_level_its_prompt_asked_for(string? effort, int thinkLength, double expected)
+    {
+        var reward = RewardRegistry.Create("length", new Dictionary<string, string> { ["effort"] = "prompt", ["low"] = "10", ["medium"] = "40", ["high"] = "160" });
+        var completion = "<think>" + new string('x', thinkLength) + "</think><answer>1</answer>";
+        var result = await reward.ScoreAsync(new RewardInput(completion, Effort: effort));
+        Assert.Equal(expected, result.Value, 9);
+        Assert.Contains($"{effort ?? "medium"} budget of", result.Reason);
+    }
+
+    [Fact]
+    public void Length_options_that_contradict_or_name_no_level_are_refused()
+    {
+        Assert.Contains("with effort: prompt set low, medium and high instead",
+            Assert.Throws<ArgumentException>(() => RewardRegistry.Create("length", new Dictionary<string, string> { ["effort"] = "prompt", ["budget"] = "10" })).Message);
+        Assert.Contains("unknown effort 'extreme'; known: low, medium, high, or prompt",
+            Assert.Throws<ArgumentException>(() => RewardRegistry.Create("length", new Dictionary<string, string> { ["effort"] = "extreme" })).Message);
+        Assert.Contains("low must be a positive integer, found '0'",
+            Assert.Throws<ArgumentException>(() => RewardRegistry.Create("length", new Dictionary<string, string> { ["low"] = "0" })).Message);
+    }
+
     [Fact]
     public async Task Http_reward_posts_the_completion_and_reads_the_score()
     {

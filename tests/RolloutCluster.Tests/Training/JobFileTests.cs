@@ -1,3 +1,4 @@
+using RolloutCluster.Data;
 using RolloutCluster.Training.Jobs;
 using RolloutCluster.Training.Stages;
 
@@ -204,6 +205,23 @@ public sealed class JobFileTests
         File.WriteAllLines(data, ["{\"prompt\": \"Compute: 1 + 1\", \"answer\": \"2\"}", "{\"prompt\": \"no answer\"}"]);
         e = Fails(job);
         Assert.Contains($"evaluation.dataset: reward 'accuracy' compares with each problem's answer, but problem generic-2 of {data} has none (task.fields.answer, column 'answer')", e.Message);
+    }
+
+    [Fact]
+    public void Effort_levels_are_known_levels_listed_once_and_prompts_take_turns_asking_for_them()
+    {
+        const string Efforts = "    optimizer: { lr: 1.0e-4 }\n    efforts: LEVELS\n  - { name: probe, kind: eval, max_new_tokens: 48, refine_rounds: 2, efforts: [high, low] }\n";
+        string With(string levels) => Valid.Replace("    optimizer: { lr: 1.0e-4 }\n", Efforts.Replace("LEVELS", levels));
+        var spec = JobFile.Load(Write(With("[low, medium, high]")));
+        Assert.Equal(["low", "medium", "high"], Assert.IsType<GrpoStageSpec>(spec.Stages[1]).Efforts);
+        var probe = Assert.IsType<EvalStageSpec>(spec.Stages[2]);
+        Assert.Equal(2, probe.RefineRounds);
+        Assert.Equal(["high", "low"], probe.Efforts);
+        var unknown = Fails(With("[low, extreme]"));
+        Assert.Contains("stages[1].efforts[1]: unknown effort 'extreme'; known: low, medium, high", unknown.Message);
+        Assert.Contains("stages[1].efforts[1]: effort 'low' is listed twice", Fails(With("[low, low]")).Message);
+        var problems = Enumerable.Range(0, 5).Select(i => new Problem(i.ToString(), "q", "1"));
+        Assert.Equal(["low", "high", "low", "high", "low"], EffortLevels.Assign(problems, ["low", "high"]).Select(p => p.Effort));
     }
 
     [Fact]
