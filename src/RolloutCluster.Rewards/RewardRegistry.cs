@@ -79,7 +79,7 @@ public static class RewardRegistry
         string path = options.TryGetValue("path", out var p) && p.Length > 0 ? p : throw new ArgumentException("reward 'model' needs path: a reward model's directory (or stage:NAME, an earlier reward-model stage's)");
         string output = options.TryGetValue("output", out var o) ? o : "probability";
         if (!ModelReward.Outputs.Contains(output)) throw new ArgumentException($"reward 'model': output must be {string.Join(" or ", ModelReward.Outputs)}, found '{output}'");
-        var source = services?.RewardModels ?? throw new ArgumentException("reward 'model' needs a host that loads reward models");
+        var source = services?.RewardModels ?? throw new ArgumentException("reward 'model' is scored inside a job (its verifiers load the model and see each prompt as the policy read it); this command cannot load reward models");
         return new ModelReward(source.Open(path), path, output == "probability");
     }
 

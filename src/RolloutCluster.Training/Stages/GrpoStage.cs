@@ -31,7 +31,8 @@ public sealed partial class GrpoStage : IStage
     public string Kind => "grpo";
 
     public string Describe(StageSpec spec) => spec is GrpoStageSpec g
-        ? $"{g.Steps} steps of {g.PromptsPerStep} prompts x {g.GroupSize} samples (up to {g.Sampling.MaxNewTokens} new tokens), advantage {g.Advantage}, max_staleness {g.MaxStaleness}"
+        ? $"{g.Steps} steps of {g.PromptsPerStep} prompts x {g.GroupSize} samples (up to {g.Sampling.MaxNewTokens} new tokens), advantage {g.Advantage}, max_staleness {g.MaxStaleness}" +
+          (g.Efforts is null ? "" : $", prompts asking for effort {string.Join(", ", g.Efforts)} in turn")
         : "";
 
     public async Task<int> RunAsync(StageSpec stage, StageContext context, ResumePoint? resume, CancellationToken cancellation)

@@ -7,8 +7,9 @@ namespace RolloutCluster.Training.Stages;
 
 /// <summary>Supervised fine-tuning on (prompt, target) pairs of the task's data.</summary>
 /// <param name="Dataset">Null: the task's training rows; "stage:NAME": the dataset an earlier rejection-sampling stage wrote; else a file read with the task's format and fields.</param>
+/// <param name="Efforts">Reasoning-effort levels the prompts take turns asking for (the targets stay the rows'): teaches the control line before RL gives it meaning.</param>
 public sealed record SftStageSpec(string Name, int Steps, OptimizerConfig Optimizer, int MicroBatchSize, double? TimeLimitMinutes, int BatchSize, int MaxTokensPerMicroBatch = 0,
-    string? Dataset = null) : StageSpec(Name, "sft", Steps);
+    string? Dataset = null, IReadOnlyList<string>? Efforts = null) : StageSpec(Name, "sft", Steps);
 
 /// <summary>
 /// Supervised fine-tuning (cold start, or distillation from another model's traces): batches of
@@ -24,7 +25,8 @@ public sealed class SftStage : IStage
         var steps = s.Int("steps", min: 1);
         int batch = s.Int("batch_size", 16, min: 1, max: 1 << 20);
         return new SftStageSpec(name, steps, JobFile.ParseOptimizer(s.Map("optimizer"), steps), s.Int("micro_batch_size", batch, min: 1),
-            s.OptionalDouble("time_limit_minutes", 0, exclusiveMin: true), batch, s.Int("max_tokens_per_micro_batch", 0, min: 0), ParseDataset(s, job));
+            s.OptionalDouble("time_limit_minutes", 0, exclusiveMin: true), batch, s.Int("max_tokens_per_micro_batch", 0, min: 0), ParseDataset(s, job),
+            EffortLevels.Parse(s));
     }
 
     /// <summary>dataset: "stage:NAME" must name an earlier stage that writes one; a file must load and give every row a target.</summary>
@@ -45,7 +47,7 @@ public sealed class SftStage : IStage
     /// <summary>The stage's training rows: the task's stream, or its dataset's (shuffled by the job's seed, every epoch anew).</summary>
     static IEnumerator<Problem>? Rows(SftStageSpec spec, StageContext context)
     {
-        if (spec.Dataset is null) return context.TrainStream(rl: false);
+        if (spec.Dataset is null) return context.TrainStream(rl: false, spec.Efforts);
         var task = context.Job.Task;
         var source = StageReferences.Name(spec.Dataset) is { } writer
             ? new TaskSource(RejectionSamplingStageSpec.OutputPath(context.RunDirectory, writer))
@@ -55,11 +57,12 @@ public sealed class SftStage : IStage
             context.Observer.Note($"{spec.Name}: {source.Dataset} has no rows (the stage that wrote it kept nothing); nothing to fine-tune on");
             return null;
         }
-        return TaskData.Load(source, context.Job.Seed).Train(2 * context.StageIndex).GetEnumerator();
+        return EffortLevels.Assign(TaskData.Load(source, context.Job.Seed).Train(2 * context.StageIndex), spec.Efforts).GetEnumerator();
     }
 
     public string Describe(StageSpec spec) => spec is SftStageSpec s
-        ? $"{s.Steps} steps of {s.BatchSize} (prompt, target) pairs{(s.Dataset is null ? "" : $" from {s.Dataset}")}, lr {s.Optimizer.LearningRate:G3}" : "";
+        ? $"{s.Steps} steps of {s.BatchSize} (prompt, target) pairs{(s.Dataset is null ? "" : $" from {s.Dataset}")}, lr {s.Optimizer.LearningRate:G3}" +
+          (s.Efforts is null ? "" : $", prompts asking for effort {string.Join(", ", s.Efforts)} in turn") : "";
 
     public Task<int> RunAsync(StageSpec stage, StageContext context, ResumePoint? resume, CancellationToken cancellation)
     {

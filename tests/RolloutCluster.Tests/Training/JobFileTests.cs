@@ -220,6 +220,8 @@ public sealed class JobFileTests
         var unknown = Fails(With("[low, extreme]"));
         Assert.Contains("stages[1].efforts[1]: unknown effort 'extreme'; known: low, medium, high", unknown.Message);
         Assert.Contains("stages[1].efforts[1]: effort 'low' is listed twice", Fails(With("[low, low]")).Message);
+        var sft = JobFile.Load(Write(Valid.Replace("    batch_size: 4\n", "    batch_size: 4\n    efforts: [high]\n")));
+        Assert.Equal(["high"], Assert.IsType<SftStageSpec>(sft.Stages[0]).Efforts);
         var problems = Enumerable.Range(0, 5).Select(i => new Problem(i.ToString(), "q", "1"));
         Assert.Equal(["low", "high", "low", "high", "low"], EffortLevels.Assign(problems, ["low", "high"]).Select(p => p.Effort));
     }
