@@ -8,9 +8,12 @@ namespace RolloutCluster.Training.Evaluation;
 
 /// <summary>
 /// Self-refinement with extrinsic feedback (DeepSeek-R1's inference-time scaling; Reflexion, arXiv
-/// 2303.11366): every sample the verifier finds wrong goes back to the policy with its attempt and the
-/// verifier's verdict, for up to R rounds. The feedback says what was wrong without the reference: the
-/// answer given is not correct (math), or the tests' failure output (code). A sample once right stays right.
+/// 2303.11366): every sample the verifier finds wrong goes back to the policy with its latest attempt
+/// and the verifier's verdict on it, for up to R rounds. Only the latest attempt rides along, so a
+/// prompt grows by one attempt and one feedback line however many rounds run (a model's context is
+/// finite: four full attempts overflowed the tiny model's 512 positions). The feedback says what was
+/// wrong without the reference: the answer given is not correct (math), or the tests' failure output
+/// (code). A sample once right stays right.
 /// </summary>
 public static class SelfRefinement
 {
@@ -25,7 +28,7 @@ public static class SelfRefinement
 
     /// <summary>
     /// Accuracy after each round, 0 (the first samples) to rounds: the share of all samples right by then.
-    /// Round r samples one retry of each still-wrong sample with its earlier attempts and feedback in the prompt.
+    /// Round r samples one retry of each still-wrong sample with its latest attempt and feedback in the prompt.
     /// </summary>
     public static async Task<IReadOnlyList<double>> RunAsync(IRolloutEngine engine, long version, IReadOnlyList<RolloutGroup> first, int rounds,
         SamplingSpec sampling, long seed, IReadOnlyList<RewardSpec> rewards, string correctness, CancellationToken cancellation)
@@ -51,9 +54,9 @@ public static class SelfRefinement
         return accuracy;
     }
 
-    /// <summary>The problem with one more attempt and its feedback (the reward's reason feeds code feedback only).</summary>
+    /// <summary>The problem with its latest attempt and the feedback on it (the reward's reason feeds code feedback only).</summary>
     static Problem Retry(Problem problem, string attempt, RewardBreakdown score, string correctness) =>
-        problem with { Refinements = [.. problem.Refinements ?? [], new Refinement(attempt, Feedback(correctness, attempt, score.Reasons.GetValueOrDefault(correctness, "")))] };
+        problem with { Refinements = [new Refinement(attempt, Feedback(correctness, attempt, score.Reasons.GetValueOrDefault(correctness, "")))] };
 
     static string Shorten(string text, int max) => text.Length <= max ? text : text[..max] + "…";
 }

@@ -31,7 +31,7 @@ public sealed class SelfRefinementTests
         Assert.Equal("Compute: 1 + 1\nReasoning effort: high\n", builder.Text(problem with { Refinements = null, Effort = "high" }));
     }
 
-    /// <summary>Problem i's samples turn right once their prompt carries i rounds of feedback; every request is recorded.</summary>
+    /// <summary>Problem i's samples turn right in round i (the round is read back from the attempt in the prompt); every request is recorded.</summary>
     sealed class ScriptedEngine : IRolloutEngine
     {
         public List<RolloutRequest> Requests { get; } = [];
@@ -44,7 +44,7 @@ public sealed class SelfRefinementTests
             Requests.Add(request);
             IReadOnlyList<RolloutGroup> groups = request.Problems.Select(p =>
             {
-                int rounds = p.Refinements?.Count ?? 0;
+                int rounds = p.Refinements is [.., var last] ? int.Parse(last.Attempt.Split("wrong")[1].Split('<')[0]) + 1 : 0;
                 bool right = rounds >= int.Parse(p.Id);
                 string text = $"<answer>{(right ? p.Answer : "wrong" + rounds)}</answer>";
                 var scores = Enumerable.Range(0, request.Samples).Select(_ => new RewardBreakdown(right ? 1 : 0,
@@ -72,8 +72,9 @@ public sealed class SelfRefinementTests
         Assert.Equal([6, 4, 2], engine.Requests.Select(r => r.Problems.Count * r.Samples));
         var retry = engine.Requests[2].Problems[0];
         Assert.Equal("2", retry.Id);
-        Assert.Equal(["<answer>wrong0</answer>", "<answer>wrong1</answer>"], retry.Refinements!.Select(r => r.Attempt));
-        Assert.All(retry.Refinements!, r => Assert.DoesNotContain("a2", r.Feedback));   // the expected answer stays hidden
+        var latest = Assert.Single(retry.Refinements!);   // only the latest attempt rides along: prompts stay bounded
+        Assert.Equal("<answer>wrong1</answer>", latest.Attempt);
+        Assert.Equal("Feedback: wrong1 is not the correct answer. Try again.", latest.Feedback);   // the expected answer (a2) stays hidden
         Assert.Equal("q2", retry.Question);   // rewards still read the bare problem
     }
 }
