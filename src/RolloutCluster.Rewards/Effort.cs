@@ -2,7 +2,7 @@ namespace RolloutCluster.Rewards;
 
 /// <summary>
 /// Reasoning effort as a prompt control: the prompt asks for low, medium or high effort (a line
-/// "Reasoning effort: LEVEL"; under a chat template, in the system message), and the length reward
+/// "Reasoning effort: LEVEL" before the question; under a chat template, in the system message), and the length reward
 /// with <c>effort: prompt</c> holds each completion to its own level's budget, so GRPO teaches the
 /// policy to think as long as it is asked to.
 /// </summary>

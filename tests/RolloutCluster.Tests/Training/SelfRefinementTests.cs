@@ -28,7 +28,7 @@ public sealed class SelfRefinementTests
         var problem = new Problem("p", "Compute: 1 + 1", "2") { Refinements = [new("<answer>3</answer>", "Feedback: 3 is wrong."), new("<answer>4</answer>", "Feedback: 4 is wrong.")] };
         Assert.Equal("Compute: 1 + 1\n<answer>3</answer>\nFeedback: 3 is wrong.\n<answer>4</answer>\nFeedback: 4 is wrong.\n", builder.Text(problem));
         Assert.Equal("Compute: 1 + 1\n", builder.Text(problem with { Refinements = null }));
-        Assert.Equal("Compute: 1 + 1\nReasoning effort: high\n", builder.Text(problem with { Refinements = null, Effort = "high" }));
+        Assert.Equal("Reasoning effort: high\nCompute: 1 + 1\n", builder.Text(problem with { Refinements = null, Effort = "high" }));
     }
 
     /// <summary>Problem i's samples turn right in round i (the round is read back from the attempt in the prompt); every request is recorded.</summary>
