@@ -69,7 +69,10 @@ public sealed class ConsoleObserver(IAnsiConsole console) : IJobObserver
             if (_tasks.TryGetValue("eval:" + label, out var task)) { task.IsIndeterminate(false); task.Value = 1; task.StopTask(); }
             console.MarkupLine($"[blue]eval after {Markup.Escape(label)}[/]: pass@1 {r.PassAt1:P1}, pass@{r.Samples} {r.PassAtK:P1}, maj@{r.Samples} {r.MajAtK:P1}, format {r.FormatRate:P0} ({r.Seconds:F0} s)");
             if (r.Refinement.Count > 1)
+            {
                 console.MarkupLine($"  self-refinement, accuracy by feedback round: {string.Join(" → ", r.Refinement.Select(a => a.ToString("P1", CultureInfo.InvariantCulture)))}");
+                console.MarkupLine($"  retrying without feedback (control):        {string.Join(" → ", r.Resampling.Select(a => a.ToString("P1", CultureInfo.InvariantCulture)))}");
+            }
         }
     }
 

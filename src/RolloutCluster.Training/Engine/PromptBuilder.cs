@@ -26,11 +26,14 @@ public sealed class PromptBuilder(ITokenizer tokenizer, PromptTemplate template,
     {
         var refinements = problem.Refinements ?? [];
         string? effort = problem.Effort is { } level ? Rewards.Effort.Directive(level) : null;
-        // Without a chat template the effort line opens the question (so the question still ends right
-        // where the answer starts, as the policy learnt it), and each earlier attempt follows the prompt,
-        // its feedback on a line of its own.
+        // Without a chat template the question must end where the answer starts, as the policy learnt it
+        // (a small model copies operands from fixed distances): the effort line opens the question, and
+        // earlier attempts, each with its feedback on a line of its own, come before the question asked again.
         if (_chat is null)
-            return template.Render(effort is null ? problem.Question : $"{effort}\n{problem.Question}") + string.Concat(refinements.Select(r => $"{r.Attempt}\n{r.Feedback}\n"));
+        {
+            string prompt = template.Render(effort is null ? problem.Question : $"{effort}\n{problem.Question}");
+            return refinements.Count == 0 ? prompt : prompt + string.Concat(refinements.Select(r => $"{r.Attempt}\n{r.Feedback}\n")) + prompt;
+        }
         var messages = new JsonArray();
         var turns = problem.Messages ?? [new ChatTurn("user", problem.Question)];
         // Under a chat template the effort line goes in the system message, as gpt-oss's "Reasoning: low" does.

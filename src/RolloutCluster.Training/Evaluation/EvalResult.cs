@@ -18,6 +18,9 @@ public sealed record EvalResult(int Problems, int Samples, double PassAt1, doubl
     /// <summary>Self-refinement: accuracy after each round of feedback, round 0 being pass@1 (empty without refinement).</summary>
     public IReadOnlyList<double> Refinement { get; init; } = [];
 
+    /// <summary>Self-refinement's control: the same rounds retrying wrong samples without the attempt or feedback.</summary>
+    public IReadOnlyList<double> Resampling { get; init; } = [];
+
     /// <summary>The inference-scaling curve: samples per problem n → (pass@n, maj@n).</summary>
     public IReadOnlyDictionary<int, (double PassAtN, double MajAtN)> Scaling { get; init; } = new Dictionary<int, (double, double)>();
 
@@ -25,6 +28,8 @@ public sealed record EvalResult(int Problems, int Samples, double PassAt1, doubl
     public static EvalResult FromMetrics(string prefix, IReadOnlyDictionary<string, double> m, int samples)
     {
         double Get(string key) => m.TryGetValue($"{prefix}/{key}", out var v) ? v : double.NaN;
+        IReadOnlyList<double> Rounds(string name) => m.ContainsKey($"{prefix}/{name}@1")
+            ? [Get("pass@1"), .. Enumerable.Range(1, 64).TakeWhile(r => m.ContainsKey($"{prefix}/{name}@{r}")).Select(r => Get($"{name}@{r}"))] : [];
         var byOperator = m.Where(kv => kv.Key.StartsWith($"{prefix}/pass@1/", StringComparison.Ordinal))
             .ToDictionary(kv => kv.Key[($"{prefix}/pass@1/").Length..], kv => kv.Value);
         var byGenerator = m.Where(kv => kv.Key.StartsWith($"{prefix}/generator/", StringComparison.Ordinal))
@@ -35,7 +40,8 @@ public sealed record EvalResult(int Problems, int Samples, double PassAt1, doubl
             Get("length_mean"), Get("seconds"), byOperator)
         {
             ProblemsByGenerator = byGenerator, Scaling = scaling,
-            Refinement = m.ContainsKey($"{prefix}/refine@1") ? [Get("pass@1"), .. Enumerable.Range(1, 64).TakeWhile(r => m.ContainsKey($"{prefix}/refine@{r}")).Select(r => Get($"refine@{r}"))] : [],
+            Refinement = Rounds("refine"),
+            Resampling = Rounds("resample"),
         };
     }
 
@@ -62,6 +68,7 @@ public sealed record EvalResult(int Problems, int Samples, double PassAt1, doubl
             metrics[$"{prefix}/rm_maj@{n}"] = weighted;
         }
         for (int round = 1; round < Refinement.Count; round++) metrics[$"{prefix}/refine@{round}"] = Refinement[round];
+        for (int round = 1; round < Resampling.Count; round++) metrics[$"{prefix}/resample@{round}"] = Resampling[round];
         foreach (var (op, value) in PassAt1ByOperator) metrics[$"{prefix}/pass@1/{op}"] = value;
         foreach (var (generator, problems) in ProblemsByGenerator) metrics[$"{prefix}/generator/{generator}"] = problems;
         return metrics;

@@ -28,7 +28,9 @@ public static class Evaluator
         var groups = await RolloutBatches.RunAsync(engine, problems, samples, sampling, seed, version, rewards, cancellation);
         var refinement = refineRounds == 0 ? []
             : await SelfRefinement.RunAsync(engine, version, groups, refineRounds, sampling, seed, rewards, correctness.Name, cancellation);
-        return Summarize(groups, correctness.Name, samples, clock.Elapsed.TotalSeconds, scorer?.Invoke(groups)) with { Refinement = refinement };
+        var resampling = refineRounds == 0 ? []
+            : await SelfRefinement.RunAsync(engine, version, groups, refineRounds, sampling, seed, rewards, correctness.Name, cancellation, feedback: false);
+        return Summarize(groups, correctness.Name, samples, clock.Elapsed.TotalSeconds, scorer?.Invoke(groups)) with { Refinement = refinement, Resampling = resampling };
     }
 
     /// <summary>The metrics of the groups; with a scorer's scores of every sample, best-of-n and reward-weighted majority along the curve too.</summary>

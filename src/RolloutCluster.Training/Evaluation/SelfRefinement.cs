@@ -28,13 +28,16 @@ public static class SelfRefinement
 
     /// <summary>
     /// Accuracy after each round, 0 (the first samples) to rounds: the share of all samples right by then.
-    /// Round r samples one retry of each still-wrong sample with its latest attempt and feedback in the prompt.
+    /// Round r samples one retry of each still-wrong sample with its latest attempt and feedback in the
+    /// prompt; without feedback (the control), a fresh sample of the bare problem, so what the feedback
+    /// adds is the difference between the two curves.
     /// </summary>
     public static async Task<IReadOnlyList<double>> RunAsync(IRolloutEngine engine, long version, IReadOnlyList<RolloutGroup> first, int rounds,
-        SamplingSpec sampling, long seed, IReadOnlyList<RewardSpec> rewards, string correctness, CancellationToken cancellation)
+        SamplingSpec sampling, long seed, IReadOnlyList<RewardSpec> rewards, string correctness, CancellationToken cancellation, bool feedback = true)
     {
-        // One chain per sample: the problem with its attempts so far, and whether it is right yet.
-        var chains = first.SelectMany(g => g.Completions.Select((c, j) => (Problem: Retry(g.Problem, c.Text, g.Scores[j], correctness), Right: g.Scores[j].Values[correctness] >= 1))).ToList();
+        Problem Next(Problem problem, string attempt, RewardBreakdown score) => feedback ? Retry(problem, attempt, score, correctness) : problem;
+        // One chain per sample: the problem with its latest attempt, and whether it is right yet.
+        var chains = first.SelectMany(g => g.Completions.Select((c, j) => (Problem: Next(g.Problem, c.Text, g.Scores[j]), Right: g.Scores[j].Values[correctness] >= 1))).ToList();
         int total = chains.Count;
         var accuracy = new List<double> { chains.Count(c => c.Right) / (double)total };
         for (int round = 1; round <= rounds; round++)
@@ -46,7 +49,7 @@ public static class SelfRefinement
                 for (int k = 0; k < open.Count; k++)
                 {
                     var (c, score) = (retried[k].Completions[0], retried[k].Scores[0]);
-                    chains[open[k]] = (Retry(chains[open[k]].Problem, c.Text, score, correctness), score.Values[correctness] >= 1);
+                    chains[open[k]] = (Next(chains[open[k]].Problem, c.Text, score), score.Values[correctness] >= 1);
                 }
             }
             accuracy.Add(chains.Count(c => c.Right) / (double)total);

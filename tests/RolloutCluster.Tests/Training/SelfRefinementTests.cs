@@ -26,7 +26,7 @@ public sealed class SelfRefinementTests
     {
         var builder = new PromptBuilder(TinyModels.Tokenizer, PromptTemplate.R1Compact);
         var problem = new Problem("p", "Compute: 1 + 1", "2") { Refinements = [new("<answer>3</answer>", "Feedback: 3 is wrong."), new("<answer>4</answer>", "Feedback: 4 is wrong.")] };
-        Assert.Equal("Compute: 1 + 1\n<answer>3</answer>\nFeedback: 3 is wrong.\n<answer>4</answer>\nFeedback: 4 is wrong.\n", builder.Text(problem));
+        Assert.Equal("Compute: 1 + 1\n<answer>3</answer>\nFeedback: 3 is wrong.\n<answer>4</answer>\nFeedback: 4 is wrong.\nCompute: 1 + 1\n", builder.Text(problem));
         Assert.Equal("Compute: 1 + 1\n", builder.Text(problem with { Refinements = null }));
         Assert.Equal("Reasoning effort: high\nCompute: 1 + 1\n", builder.Text(problem with { Refinements = null, Effort = "high" }));
     }
@@ -76,5 +76,19 @@ public sealed class SelfRefinementTests
         Assert.Equal("<answer>wrong1</answer>", latest.Attempt);
         Assert.Equal("Feedback: wrong1 is not the correct answer. Try again.", latest.Feedback);   // the expected answer (a2) stays hidden
         Assert.Equal("q2", retry.Question);   // rewards still read the bare problem
+    }
+
+    [Fact]
+    public async Task The_control_retries_the_bare_problem_so_the_difference_is_the_feedbacks()
+    {
+        var engine = new ScriptedEngine();
+        var problems = Enumerable.Range(0, 3).Select(i => new Problem(i.ToString(), $"q{i}", $"a{i}")).ToList();
+        var rewards = new List<RewardSpec> { new("accuracy", 1) };
+        var sampling = new SamplingSpec(1, 1, 0, 16);
+        var first = await engine.RolloutAsync(new RolloutRequest(problems, 2, sampling, 1, 0, rewards), default);
+        var accuracy = await SelfRefinement.RunAsync(engine, 0, first, rounds: 2, sampling, seed: 1, rewards, "accuracy", default, feedback: false);
+        Assert.Equal([2 / 6.0, 2 / 6.0, 2 / 6.0], accuracy);   // this engine only ever fixes a sample that was told what went wrong
+        Assert.All(engine.Requests.Skip(1).SelectMany(r => r.Problems), p => Assert.Null(p.Refinements));
+        Assert.NotEqual(engine.Requests[1].Seed, engine.Requests[2].Seed);   // each round a fresh draw
     }
 }
