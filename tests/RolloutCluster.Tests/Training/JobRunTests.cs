@@ -229,4 +229,34 @@ public sealed class JobRunTests(JobRunFixture fixture) : IClassFixture<JobRunFix
             Assert.True(step.ContainsKey("reward/accuracy"));
         }
     }
+
+    [Fact]
+    public async Task An_eval_stage_refines_with_feedback_and_asks_for_each_effort_through_the_grains()
+    {
+        Assert.True(fixture.InProcess.Code == 0, fixture.InProcess.Err);
+        var job = $$"""
+            name: e2e
+            seed: 11
+            model: { checkpoint: {{Path.Combine(fixture.InProcess.RunDir, "checkpoints", "sft")}}, threads: 1 }
+            task: { dataset: builtin:arithmetic, template: r1-compact, test_size: 40 }
+            rewards: [ { name: accuracy, weight: 1.0 } ]
+            stages:
+              - { name: probe, kind: eval, dataset: "builtin:arithmetic?split=test&n=8", samples: 2, max_new_tokens: 40, refine_rounds: 2, efforts: [low, high] }
+            """;
+        var (code, stdout, stderr, runDir) = await Run(job);
+        Assert.True(code == 0, stderr + stdout);
+        var eval = Assert.Single(MetricsLog.Read(Path.Combine(runDir, "metrics.jsonl")), r => r.Kind == "eval").Values;
+        foreach (var curve in new[] { "refine", "resample" })
+        {
+            Assert.InRange(eval[$"eval/{curve}@1"], eval["eval/pass@1"], 1);   // a sample once right stays right
+            Assert.InRange(eval[$"eval/{curve}@2"], eval[$"eval/{curve}@1"], 1);
+        }
+        foreach (var level in new[] { "low", "high" })
+        {
+            Assert.InRange(eval[$"eval/effort/{level}/pass@1"], 0, 1);
+            Assert.True(eval[$"eval/effort/{level}/length_mean"] > 0);
+        }
+        Assert.Contains("self-refinement, accuracy by feedback round", stdout);
+        Assert.Contains("probe: effort high: pass@1", stdout + stderr);
+    }
 }
