@@ -1,5 +1,6 @@
 using RolloutCluster.Algorithms;
 using RolloutCluster.Data;
+using RolloutCluster.Model.Sampling;
 using RolloutCluster.Training.Jobs;
 using RolloutCluster.Training.Runtime;
 
@@ -8,8 +9,13 @@ namespace RolloutCluster.Training.Stages;
 /// <summary>Supervised fine-tuning on (prompt, target) pairs of the task's data.</summary>
 /// <param name="Dataset">Null: the task's training rows; "stage:NAME": the dataset an earlier rejection-sampling stage wrote; else a file read with the task's format and fields.</param>
 /// <param name="Efforts">Reasoning-effort levels the prompts take turns asking for (the targets stay the rows'): teaches the control line before RL gives it meaning.</param>
+/// <param name="NoThink">
+/// The share of rows whose target keeps the answer but leaves the reasoning empty (&lt;think&gt;&lt;/think&gt;), whatever
+/// the prompt asks: Qwen3's thinking and non-thinking modes in one model. Chosen per row by the job's seed.
+/// Alone it teaches no control; it gives RL (the length reward by effort) both modes to choose between.
+/// </param>
 public sealed record SftStageSpec(string Name, int Steps, OptimizerConfig Optimizer, int MicroBatchSize, double? TimeLimitMinutes, int BatchSize, int MaxTokensPerMicroBatch = 0,
-    string? Dataset = null, IReadOnlyList<string>? Efforts = null) : StageSpec(Name, "sft", Steps);
+    string? Dataset = null, IReadOnlyList<string>? Efforts = null, double NoThink = 0) : StageSpec(Name, "sft", Steps);
 
 /// <summary>
 /// Supervised fine-tuning (cold start, or distillation from another model's traces): batches of
@@ -26,7 +32,7 @@ public sealed class SftStage : IStage
         int batch = s.Int("batch_size", 16, min: 1, max: 1 << 20);
         return new SftStageSpec(name, steps, JobFile.ParseOptimizer(s.Map("optimizer"), steps), s.Int("micro_batch_size", batch, min: 1),
             s.OptionalDouble("time_limit_minutes", 0, exclusiveMin: true), batch, s.Int("max_tokens_per_micro_batch", 0, min: 0), ParseDataset(s, job),
-            EffortLevels.Parse(s));
+            EffortLevels.Parse(s), s.Double("no_think", 0, 0, 1));
     }
 
     /// <summary>dataset: "stage:NAME" must name an earlier stage that writes one; a file must load and give every row a target.</summary>
@@ -43,6 +49,10 @@ public sealed class SftStage : IStage
             throw s.ErrorAt("dataset", $"problem {bare.Id} of {dataset} has no target to learn (task.fields.solution or reasoning)");
         return path;
     }
+
+    /// <summary>Row index's target mode: with probability noThink (by seed and index) its reasoning emptied; rows with a verbatim solution keep it.</summary>
+    public static Problem Mode(Problem row, double noThink, long seed, long index) =>
+        noThink > 0 && row.Solution is null && row.Reasoning is not null && RowRandom.Uniform(seed, index) < noThink ? row with { Reasoning = "" } : row;
 
     /// <summary>The stage's training rows: the task's stream, or its dataset's (shuffled by the job's seed, every epoch anew).</summary>
     static IEnumerator<Problem>? Rows(SftStageSpec spec, StageContext context)
@@ -62,7 +72,8 @@ public sealed class SftStage : IStage
 
     public string Describe(StageSpec spec) => spec is SftStageSpec s
         ? $"{s.Steps} steps of {s.BatchSize} (prompt, target) pairs{(s.Dataset is null ? "" : $" from {s.Dataset}")}, lr {s.Optimizer.LearningRate:G3}" +
-          (s.Efforts is null ? "" : $", prompts asking for effort {string.Join(", ", s.Efforts)} in turn") : "";
+          (s.Efforts is null ? "" : $", prompts asking for effort {string.Join(", ", s.Efforts)} in turn") +
+          (s.NoThink > 0 ? $", {s.NoThink:P0} of targets without reasoning" : "") : "";
 
     public Task<int> RunAsync(StageSpec stage, StageContext context, ResumePoint? resume, CancellationToken cancellation)
     {
@@ -95,7 +106,10 @@ public sealed class SftStage : IStage
             }
             var batch = new List<SftExample>(spec.BatchSize);
             while (batch.Count < spec.BatchSize && counted.MoveNext())
-                batch.Add(new SftExample(policy.Prompt(counted.Current), policy.TargetCompletion(counted.Current)));
+            {
+                var row = Mode(counted.Current, spec.NoThink, context.Job.Seed, counted.Yielded);
+                batch.Add(new SftExample(policy.Prompt(row), policy.TargetCompletion(row)));
+            }
             if (batch.Count == 0)
             {
                 context.Observer.Note($"{spec.Name}: the training data ran out (task.epochs) after {step} steps");

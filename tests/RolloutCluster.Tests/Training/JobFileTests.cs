@@ -220,8 +220,16 @@ public sealed class JobFileTests
         var unknown = Fails(With("[low, extreme]"));
         Assert.Contains("stages[1].efforts[1]: unknown effort 'extreme'; known: low, medium, high", unknown.Message);
         Assert.Contains("stages[1].efforts[1]: effort 'low' is listed twice", Fails(With("[low, low]")).Message);
-        var sft = JobFile.Load(Write(Valid.Replace("    batch_size: 4\n", "    batch_size: 4\n    efforts: [high]\n")));
-        Assert.Equal(["high"], Assert.IsType<SftStageSpec>(sft.Stages[0]).Efforts);
+        var sft = Assert.IsType<SftStageSpec>(JobFile.Load(Write(Valid.Replace("    batch_size: 4\n", "    batch_size: 4\n    efforts: [high]\n    no_think: 0.5\n"))).Stages[0]);
+        Assert.Equal(["high"], sft.Efforts);
+        Assert.Equal(0.5, sft.NoThink);
+        Assert.Contains("stages[0].no_think", Fails(Valid.Replace("    batch_size: 4\n", "    batch_size: 4\n    no_think: 1.5\n")).Message);
+        // Half the rows lose their reasoning (by seed), the rest and verbatim solutions keep theirs.
+        var rows = Enumerable.Range(0, 400).Select(i => SftStage.Mode(new Problem(i.ToString(), "q", "1", "1+0=1"), 0.5, seed: 3, index: i)).ToList();
+        Assert.InRange(rows.Count(r => r.Reasoning == ""), 160, 240);
+        Assert.All(rows, r => Assert.True(r.Reasoning is "" or "1+0=1"));
+        Assert.Equal("x", SftStage.Mode(new Problem("v", "q", "1", "r") { Solution = "x" }, 1.0, 3, 0).Solution);
+        Assert.Equal(rows.Select(r => r.Reasoning), Enumerable.Range(0, 400).Select(i => SftStage.Mode(new Problem(i.ToString(), "q", "1", "1+0=1"), 0.5, 3, i).Reasoning));
         var problems = Enumerable.Range(0, 5).Select(i => new Problem(i.ToString(), "q", "1"));
         Assert.Equal(["low", "high", "low", "high", "low"], EffortLevels.Assign(problems, ["low", "high"]).Select(p => p.Effort));
     }
