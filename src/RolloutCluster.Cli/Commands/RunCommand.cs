@@ -68,12 +68,16 @@ public static class RunCommand
         string runDirectory, string name, int dashboardPort, bool resume, IAnsiConsole console, ConsoleObserver observer, IReadOnlyList<string> overrides,
         CancellationToken cancellation)
     {
+        // Checked before the silo starts, so the one line below is all the user sees (a silo that fails to
+        // bind logs screens of shutdown errors first); the catch covers a port taken in between.
+        string busy = $"port {dashboardPort} on 127.0.0.1 is in use: pass --dashboard-port with another port (or 0 to run without the dashboard)";
+        if (dashboardPort > 0 && LoopbackPorts.InUse(dashboardPort)) throw new UserInputException(busy);
         var config = new SiloConfig { SiloPort = LoopbackPorts.Free(), GatewayPort = LoopbackPorts.Free(), DashboardPort = dashboardPort };
         await using var silo = RolloutSiloHost.Build(config);
         try { await silo.StartAsync(cancellation); }
         catch (IOException e) when (e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
         {
-            throw new UserInputException($"port {dashboardPort} on 127.0.0.1 is in use: pass --dashboard-port with another port (or 0 to run without the dashboard)");
+            throw new UserInputException(busy);
         }
         long started = TimeProvider.System.GetTimestamp();
         console.MarkupLine(dashboardPort > 0

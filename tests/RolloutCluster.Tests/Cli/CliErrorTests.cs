@@ -32,6 +32,21 @@ public sealed class CliErrorTests
     }
 
     [Fact]
+    public void A_dashboard_port_in_use_is_one_line_before_any_silo_starts()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        int port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        var dir = TinyModels.TempDir();
+        var job = Path.Combine(dir, "job.yaml");
+        File.WriteAllText(job, RolloutCluster.Tests.Training.JobRunTests.Job);
+        var (code, stdout, stderr) = Run("run", job, "--output", Path.Combine(dir, "runs"), "--dashboard-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(CliApp.BadInput, code);
+        AssertOneLine(stderr, $"port {port} on 127.0.0.1 is in use", "pass --dashboard-port with another port");
+        Assert.DoesNotContain("embedded silo up", stdout);
+    }
+
+    [Fact]
     public void A_good_checkpoint_inspects_and_generates()
     {
         var dir = FreshCheckpoint();
