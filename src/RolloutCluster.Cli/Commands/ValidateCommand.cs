@@ -29,7 +29,7 @@ public static class ValidateCommand
             // The prompts that fit the model, counted as the job will count them.
             var tokenizer = spec.Model.Checkpoint is { } dir ? TokenizerJson.Load(Path.Combine(dir, "tokenizer.json")) : new ByteTokenizer();
             var config = spec.Model.Checkpoint is { } d ? ModelConfig.Load(Path.Combine(d, "config.json")) : ModelPresets.Get(spec.Model.Preset!, tokenizer.VocabSize);
-            var prompts = new RolloutCluster.Training.Engine.PromptBuilder(tokenizer, PromptTemplate.Get(task.Template), task.System);
+            var prompts = new RolloutCluster.Training.Engine.PromptBuilder(tokenizer, PromptTemplate.Get(task.Template), task.System, task.EffortLine == "last");
             data = JobRunner.FitToModel(spec, data, p => prompts.Ids(p).Length, config.MaxPositionEmbeddings);
             io.Out.WriteLine($"{path}: job {spec.Name} is valid");
             io.Out.WriteLine(BuiltinDataset.IsBuiltin(task.Dataset)

@@ -9,9 +9,10 @@ namespace RolloutCluster.Training.Engine;
 /// template, prompts are the model's own chat template (tokenizer_config.json) rendered over the
 /// task's system message and the problem's conversation, with a generation prompt.
 /// </summary>
-public sealed class Policy(CausalLm model, ITokenizer tokenizer, PromptTemplate template, string? system = null) : IDisposable
+/// <param name="effortLast">The effort line right before the answer instead of before the question (<see cref="Jobs.TaskSpec.EffortLine"/>).</param>
+public sealed class Policy(CausalLm model, ITokenizer tokenizer, PromptTemplate template, string? system = null, bool effortLast = false) : IDisposable
 {
-    readonly PromptBuilder _prompts = new(tokenizer, template, system);
+    readonly PromptBuilder _prompts = new(tokenizer, template, system, effortLast);
 
     public CausalLm Model => model;
 

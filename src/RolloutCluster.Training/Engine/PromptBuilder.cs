@@ -10,7 +10,7 @@ namespace RolloutCluster.Training.Engine;
 /// the task's system message and the problem's conversation (or its question as one user turn)
 /// rendered by the model's own chat template with a generation prompt.
 /// </summary>
-public sealed class PromptBuilder(ITokenizer tokenizer, PromptTemplate template, string? system = null)
+public sealed class PromptBuilder(ITokenizer tokenizer, PromptTemplate template, string? system = null, bool effortLast = false)
 {
     readonly ChatTemplate? _chat = template == PromptTemplate.Chat ? ChatTemplateOf(tokenizer) : null;
 
@@ -28,11 +28,12 @@ public sealed class PromptBuilder(ITokenizer tokenizer, PromptTemplate template,
         string? effort = problem.Effort is { } level ? Rewards.Effort.Directive(level) : null;
         // Without a chat template the question ends where the answer starts, as in the policy's training
         // (a trailing effort line cost the tiny model 48% -> 8% held-out even after an SFT on it): the
-        // effort line opens the question, and earlier attempts, each with its feedback on a line of its
-        // own, come before the question asked again.
+        // effort line opens the question unless asked to close it (a policy that learns it from the start),
+        // and earlier attempts, each with its feedback on a line of its own, come before the question asked again.
         if (_chat is null)
         {
-            string prompt = template.Render(effort is null ? problem.Question : $"{effort}\n{problem.Question}");
+            string question = effort is null ? problem.Question : effortLast ? $"{problem.Question}\n{effort}" : $"{effort}\n{problem.Question}";
+            string prompt = template.Render(question);
             return refinements.Count == 0 ? prompt : prompt + string.Concat(refinements.Select(r => $"{r.Attempt}\n{r.Feedback}\n")) + prompt;
         }
         var messages = new JsonArray();

@@ -128,6 +128,7 @@ public static class JobFile
             Dataset = dataset,
             Template = m.String("template", "r1-zero", [.. PromptTemplate.All.Select(t => t.Name)]),
             System = m.OptionalString("system"),
+            EffortLine = m.String("effort_line", "first", "first", "last"),
             Arithmetic = arithmetic,
             TestSize = m.Int("test_size", 500, min: 1, max: 1_000_000),
             TestLimit = m.Has("test_size") ? m.Int("test_size", min: 1, max: 1_000_000) : null,
@@ -143,6 +144,8 @@ public static class JobFile
             throw m.ErrorAt("fields", $"unknown field '{unknown}'; known: {string.Join(", ", ProblemFormats.Fields)}");
         if (spec.System is not null && spec.Template != PromptTemplate.Chat.Name)
             throw m.ErrorAt("system", "a system message needs template: chat (the model's chat template renders it)");
+        if (spec.EffortLine == "last" && spec.Template == PromptTemplate.Chat.Name)
+            throw m.ErrorAt("effort_line", "with template: chat the effort goes in the system message; effort_line is for the other templates");
         if (spec.Template == PromptTemplate.Chat.Name)
         {
             // The model's tokenizer_config.json must carry a chat template: presets are byte-level models without one.

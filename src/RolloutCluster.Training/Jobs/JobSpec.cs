@@ -46,6 +46,13 @@ public sealed record TaskSpec
 
     /// <summary>A system message for the chat template (template: chat), unless a row's conversation has its own.</summary>
     public string? System { get; init; }
+
+    /// <summary>
+    /// Where a prompt's effort line goes without a chat template: "first" (before the question; a policy
+    /// trained without it keeps working) or "last" (right before the answer, for a policy that learns the
+    /// line from its cold start: the level is then a few tokens from the choice it should steer).
+    /// </summary>
+    public string EffortLine { get; init; } = "first";
     public ArithmeticSettings Arithmetic { get; init; } = new();
     public int TestSize { get; init; } = 500;
 

@@ -167,7 +167,7 @@ public sealed class JobRunner(JobSpec spec, string runDirectory, IJobObserver ob
     Policy LoadPolicy(string dir, torch.Device device)
     {
         var loaded = Checkpoint.Load(dir, device);
-        return new Policy(loaded.Model, loaded.Tokenizer, PromptTemplate.Get(spec.Task.Template), spec.Task.System);
+        return new Policy(loaded.Model, loaded.Tokenizer, PromptTemplate.Get(spec.Task.Template), spec.Task.System, spec.Task.EffortLine == "last");
     }
 
     /// <summary>
@@ -190,7 +190,7 @@ public sealed class JobRunner(JobSpec spec, string runDirectory, IJobObserver ob
             var model = new CausalLm(ModelPresets.Get(spec.Model.Preset!, tokenizer.VocabSize));
             model.InitializeWeights(spec.Model.InitSeed);
             model.to(device);
-            policy = new Policy(model, tokenizer, PromptTemplate.Get(spec.Task.Template), spec.Task.System);
+            policy = new Policy(model, tokenizer, PromptTemplate.Get(spec.Task.Template), spec.Task.System, spec.Task.EffortLine == "last");
         }
         if (spec.Model.Lora is { } lora)
         {

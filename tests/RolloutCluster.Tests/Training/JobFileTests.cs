@@ -230,6 +230,9 @@ public sealed class JobFileTests
         Assert.All(rows, r => Assert.True(r.Reasoning is "" or "1+0=1"));
         Assert.Equal("x", SftStage.Mode(new Problem("v", "q", "1", "r") { Solution = "x" }, 1.0, 3, 0).Solution);
         Assert.Equal(rows.Select(r => r.Reasoning), Enumerable.Range(0, 400).Select(i => SftStage.Mode(new Problem(i.ToString(), "q", "1", "1+0=1"), 0.5, 3, i).Reasoning));
+        Assert.Equal("first", spec.Task.EffortLine);
+        Assert.Equal("last", JobFile.Load(Write(Valid.Replace("  template: r1-compact\n", "  template: r1-compact\n  effort_line: last\n"))).Task.EffortLine);
+        Assert.Contains("task.effort_line", Fails(Valid.Replace("  template: r1-compact\n", "  template: r1-compact\n  effort_line: middle\n")).Message);
         var problems = Enumerable.Range(0, 5).Select(i => new Problem(i.ToString(), "q", "1"));
         Assert.Equal(["low", "high", "low", "high", "low"], EffortLevels.Assign(problems, ["low", "high"]).Select(p => p.Effort));
     }

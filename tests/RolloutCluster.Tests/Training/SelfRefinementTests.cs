@@ -29,6 +29,8 @@ public sealed class SelfRefinementTests
         Assert.Equal("Compute: 1 + 1\n<answer>3</answer>\nFeedback: 3 is wrong.\n<answer>4</answer>\nFeedback: 4 is wrong.\nCompute: 1 + 1\n", builder.Text(problem));
         Assert.Equal("Compute: 1 + 1\n", builder.Text(problem with { Refinements = null }));
         Assert.Equal("Reasoning effort: high\nCompute: 1 + 1\n", builder.Text(problem with { Refinements = null, Effort = "high" }));
+        Assert.Equal("Compute: 1 + 1\nReasoning effort: high\n",
+            new PromptBuilder(TinyModels.Tokenizer, PromptTemplate.R1Compact, effortLast: true).Text(problem with { Refinements = null, Effort = "high" }));
     }
 
     /// <summary>Problem i's samples turn right in round i (the round is read back from the attempt in the prompt); every request is recorded.</summary>
