@@ -179,7 +179,8 @@ public static class JobFile
             var options = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var option in RewardRegistry.OptionsOf(name))
                 if (r.OptionalString(option) is { } value) options[option] = value;
-            if (name == "model" && options.TryGetValue("path", out var modelPath)) options["path"] = Stages.RewardModelReference.Parse(r, modelPath, job, stageRewards);
+            if (name == "model" && options.TryGetValue("path", out var modelPath)) options["path"] = Stages.RewardModelReference.Parse(r, "path", modelPath, job, stageRewards ? null
+                : "the job's rewards serve every stage, so they cannot use a model an earlier stage trains: put this reward in the rewards of the GRPO stage that follows it");
             var spec = new RewardSpec(name, r.Double("weight", 1.0), options);
             r.Done();
             try { RewardRegistry.Create(name, options, new RewardServices { CodeRunner = NoRunner.Instance, Http = NoRunner.Http, RewardModels = NoRunner.Instance }); }

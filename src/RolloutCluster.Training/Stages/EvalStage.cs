@@ -28,19 +28,8 @@ public sealed class EvalStage : IStage
         var dataset = s.OptionalString("dataset");
         if (dataset is not null) job.CheckDataset(s, "dataset", dataset);
         return new EvalStageSpec(name, dataset, s.Int("samples", 1, min: 1, max: 1024), (float)s.Double("temperature", 1.0, min: 0), s.Int("max_new_tokens", min: 1, max: 100_000),
-            ParseRewardModel(s, job), s.Int("refine_rounds", 0, min: 0, max: 16), EffortLevels.Parse(s));
-    }
-
-    /// <summary>reward_model: "stage:NAME" must name an earlier reward-model stage; a directory must hold a reward model (a scalar head).</summary>
-    static string? ParseRewardModel(SpecMap s, JobParseContext job)
-    {
-        if (s.OptionalString("reward_model") is not { } value) return null;
-        if (StageReferences.Name(value) is not null)
-            return StageReferences.Check<RewardModelStageSpec>(s, "reward_model", value, job, "an earlier reward-model stage", "earlier ones");
-        string dir = job.Resolve(value);
-        try { RolloutCluster.Model.Reward.RewardModel.Check(dir); }
-        catch (RolloutCluster.Model.ModelFormatException e) { throw s.ErrorAt("reward_model", e.Message); }
-        return dir;
+            s.OptionalString("reward_model") is { } rm ? RewardModelReference.Parse(s, "reward_model", rm, job) : null,
+            s.Int("refine_rounds", 0, min: 0, max: 16), EffortLevels.Parse(s));
     }
 
     public string Describe(StageSpec spec) => spec is EvalStageSpec e
@@ -55,18 +44,19 @@ public sealed class EvalStage : IStage
         var problems = EvalProblems(context.Job, context.Data, spec.Dataset);
         context.Observer.EvaluationStarted(spec.Name, problems.Count, spec.Samples);
         long version = await context.Engine.CurrentVersionAsync(context.Policy, cancellation);
-        using var rewardModel = spec.RewardModel is null ? null : RolloutCluster.Model.Reward.RewardModel.Load(StageReferences.Name(spec.RewardModel) is { } trainer
-            ? RewardModelStageSpec.OutputPath(context.RunDirectory, trainer) : spec.RewardModel).Model;
+        using var rewardModel = spec.RewardModel is null ? null
+            : RolloutCluster.Model.Reward.RewardModel.Load(RewardModelReference.Directory(spec.RewardModel, context.RunDirectory)).Model;
         rewardModel?.to(context.Policy.Model.Device);
-        var result = await Evaluator.EvaluateAsync(context.Engine, version, problems, spec.Samples, spec.Temperature, spec.MaxNewTokens,
-            RowRandom.RowSeed(context.Job.Seed, 104729), Evaluator.Correctness(context.Job.Rewards), cancellation,
+        long seed = RowRandom.RowSeed(context.Job.Seed, 104729);
+        var correctness = Evaluator.Correctness(context.Job.Rewards);
+        var result = await Evaluator.EvaluateAsync(context.Engine, version, problems, spec.Samples, spec.Temperature, spec.MaxNewTokens, seed, correctness, cancellation,
             rewardModel is null ? null : groups => RewardModelScoring.ScoreGroups(rewardModel, groups, context.Policy.Tokenizer), spec.RefineRounds);
         var metrics = new Dictionary<string, double>(result.ToMetrics("eval"));
         foreach (var level in spec.Efforts ?? [])
         {
             // The same problems and seeds, each prompt asking for this level: only the request differs.
             var at = await Evaluator.EvaluateAsync(context.Engine, version, [.. problems.Select(p => p with { Effort = level })], spec.Samples, spec.Temperature,
-                spec.MaxNewTokens, RowRandom.RowSeed(context.Job.Seed, 104729), Evaluator.Correctness(context.Job.Rewards), cancellation);
+                spec.MaxNewTokens, seed, correctness, cancellation);
             (metrics[$"eval/effort/{level}/pass@1"], metrics[$"eval/effort/{level}/length_mean"], metrics[$"eval/effort/{level}/format"]) = (at.PassAt1, at.MeanLength, at.FormatRate);
             context.Observer.Note(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"{spec.Name}: effort {level}: pass@1 {at.PassAt1:P1}, mean length {at.MeanLength:F1} tokens, format {at.FormatRate:P0}"));
