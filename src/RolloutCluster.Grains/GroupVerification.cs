@@ -14,11 +14,7 @@ public static class GroupVerification
         Model.Tokenizers.ITokenizer tokenizer, double sampleSeconds, CancellationToken cancellation)
     {
         var clock = Stopwatch.StartNew();
-        var items = groups.SelectMany(g =>
-        {
-            string context = tokenizer.Decode(g.Prompt);
-            return g.Completions.Select(c => g.Problem.ToScoreItem(c.Text, context));
-        }).ToList();
+        var items = GroupSampler.Inputs(groups, tokenizer).Select(i => i.ToWire()).ToList();
         var scores = await grains.GetGrain<IVerifierGrain>(0).ScoreAsync(new ScoreRequest(request.Rewards, items), cancellation);
         var result = new List<ScoredGroupWire>(groups.Count);
         int k = 0;

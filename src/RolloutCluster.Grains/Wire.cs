@@ -27,8 +27,7 @@ public static class Wire
 
     public static RewardInput FromWire(this ScoreItem item) => new(item.Completion, item.Answer, item.Prompt, item.Tests, item.EntryPoint, item.TestCases, item.Context, item.Effort);
 
-    /// <summary>A completion to score; context is the prompt's text as the policy read it (a reward model reads it).</summary>
-    public static ScoreItem ToScoreItem(this Problem p, string completion, string? context = null) => new(completion, p.Answer, p.Question, p.Tests, p.EntryPoint, p.TestCases, context, p.Effort);
+    public static ScoreItem ToWire(this RewardInput i) => new(i.Completion, i.Answer, i.Prompt, i.Tests, i.EntryPoint, i.TestCases, i.Context, i.Effort);
 
     public static RolloutGroup FromWire(this ScoredGroupWire g) => new(g.Problem.FromWire(), g.Prompt,
         g.Completions.Select(c => new Completion(c.TokenIds, c.LogProbs, c.Text, c.Truncated ? FinishReason.Length : FinishReason.Stop)).ToList(),

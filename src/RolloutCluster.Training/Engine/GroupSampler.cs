@@ -56,15 +56,18 @@ public static class GroupSampler
     public static RewardInput Input(Problem problem, string completion, string? context = null) =>
         new(completion, problem.Answer, problem.Question, problem.Tests, problem.EntryPoint, problem.TestCases, context, problem.Effort);
 
-    /// <summary>Scores sampled groups' completions with a reward set, all in one batch (a reward model's forward passes span groups).</summary>
-    public static async Task<IReadOnlyList<RolloutGroup>> ScoreAsync(IReadOnlyList<SampledGroup> groups, RewardSet rewards, Model.Tokenizers.ITokenizer tokenizer, CancellationToken cancellation)
-    {
-        var inputs = groups.SelectMany(g =>
+    /// <summary>What the rewards see of every completion of the groups, in order (each prompt decoded once, for a reward model).</summary>
+    public static IEnumerable<RewardInput> Inputs(IReadOnlyList<SampledGroup> groups, Model.Tokenizers.ITokenizer tokenizer) =>
+        groups.SelectMany(g =>
         {
             string context = tokenizer.Decode(g.Prompt);
             return g.Completions.Select(c => Input(g.Problem, c.Text, context));
-        }).ToList();
-        var scores = await rewards.ScoreBatchAsync(inputs, Environment.ProcessorCount, cancellation);
+        });
+
+    /// <summary>Scores sampled groups' completions with a reward set, all in one batch (a reward model's forward passes span groups).</summary>
+    public static async Task<IReadOnlyList<RolloutGroup>> ScoreAsync(IReadOnlyList<SampledGroup> groups, RewardSet rewards, Model.Tokenizers.ITokenizer tokenizer, CancellationToken cancellation)
+    {
+        var scores = await rewards.ScoreBatchAsync([.. Inputs(groups, tokenizer)], Environment.ProcessorCount, cancellation);
         int at = 0;
         return [.. groups.Select(g =>
         {
