@@ -6,20 +6,15 @@ holds input_ids_<i> (T) and score_<i> (1) for each sequence i. The reference rea
 hidden state through score.weight, as transformers' Qwen2ForSequenceClassification does for an
 unpadded row. Prints the max |score diff| and exits 1 when it is not below the tolerance.
 """
-import argparse
 import sys
 
 import torch
 
-from qwen2_reference import Qwen2, read_safetensors
+from qwen2_reference import Qwen2, comparison_args, each_sequence, read_safetensors
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("checkpoint")
-    ap.add_argument("ours")
-    ap.add_argument("--tolerance", type=float, default=1e-4)
-    args = ap.parse_args()
+    args = comparison_args(1e-4)
     torch.set_num_threads(1)
     model = Qwen2(args.checkpoint)
     if "score.weight" not in model.w:
@@ -28,13 +23,11 @@ def main():
     ours = read_safetensors(args.ours)
     worst, i = 0.0, 0
     with torch.no_grad():
-        while f"input_ids_{i}" in ours:
-            ids = ours[f"input_ids_{i}"].long()[None]
-            t = ids.shape[1]
-            h = model.hidden(ids, torch.arange(t)[None], torch.ones(1, t, dtype=torch.bool))[0, -1]   # (C)
-            ref = (h @ model.w["score.weight"].t())                                                   # (1)
-            worst = max(worst, (ref - ours[f"score_{i}"]).abs().max().item())
-            i += 1
+        for n, ids, positions, mask in each_sequence(ours):
+            h = model.hidden(ids, positions, mask)[0, -1]   # (C)
+            ref = h @ model.w["score.weight"].t()           # (1)
+            worst = max(worst, (ref - ours[f"score_{n}"]).abs().max().item())
+            i = n + 1
     if i == 0:
         print("no sequences found in", args.ours, file=sys.stderr)
         return 2

@@ -5,6 +5,7 @@ manual attention (no scaled_dot_product_attention, absent from Debian's torch 1.
 RoPE, RMSNorm in float32, SwiGLU, grouped-query heads by repeat_interleave. Reads config.json and
 model.safetensors with the standard library and torch only (no safetensors package).
 """
+import argparse
 import json
 import math
 import struct
@@ -43,6 +44,25 @@ def write_safetensors(path, tensors):
     h = json.dumps(header).encode()
     h += b" " * (-len(h) % 8)
     Path(path).write_bytes(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def comparison_args(default_tolerance):
+    """The arguments every comparison script takes: CHECKPOINT OURS.safetensors [--tolerance T]."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("checkpoint")
+    ap.add_argument("ours")
+    ap.add_argument("--tolerance", type=float, default=default_tolerance)
+    return ap.parse_args()
+
+
+def each_sequence(ours):
+    """(i, ids (1, T), positions (1, T), mask (1, T)) for each input_ids_<i> in ours, in order: unpadded rows."""
+    i = 0
+    while f"input_ids_{i}" in ours:
+        ids = ours[f"input_ids_{i}"].long()[None]
+        t = ids.shape[1]
+        yield i, ids, torch.arange(t)[None], torch.ones(1, t, dtype=torch.bool)
+        i += 1
 
 
 def cfg_qk_norm(cfg):
