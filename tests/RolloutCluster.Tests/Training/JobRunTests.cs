@@ -61,6 +61,23 @@ public sealed class JobRunTests(JobRunFixture fixture) : IClassFixture<JobRunFix
     }
 
 
+    /// <summary>A job from the fixture's SFT checkpoint (it has learnt some arithmetic) with these rewards and stages (YAML list items).</summary>
+    string FromSft(string rewards, string stages)
+    {
+        Assert.True(fixture.InProcess.Code == 0, fixture.InProcess.Err);
+        return $$"""
+            name: e2e
+            seed: 11
+            model: { checkpoint: {{SftCheckpoint}}, threads: 1 }
+            task: { dataset: builtin:arithmetic, template: r1-compact, test_size: 40 }
+            rewards: {{rewards}}
+            stages:
+            {{stages}}
+            """;
+    }
+
+    string SftCheckpoint => Path.Combine(fixture.InProcess.RunDir, "checkpoints", "sft");
+
     [Fact]
     public void A_job_runs_end_to_end_and_writes_its_outputs()
     {
@@ -126,18 +143,11 @@ public sealed class JobRunTests(JobRunFixture fixture) : IClassFixture<JobRunFix
     [Fact]
     public async Task Rejection_sampling_keeps_verified_samples_that_a_later_sft_stage_trains_on()
     {
-        // From the fixture's SFT checkpoint (it has learnt some arithmetic), through the grains.
-        Assert.True(fixture.InProcess.Code == 0, fixture.InProcess.Err);
-        var job = $$"""
-            name: e2e
-            seed: 11
-            model: { checkpoint: {{Path.Combine(fixture.InProcess.RunDir, "checkpoints", "sft")}}, threads: 1 }
-            task: { dataset: builtin:arithmetic, template: r1-compact, test_size: 40 }
-            rewards: [ { name: accuracy, weight: 1.0 }, { name: format, weight: 0.1 } ]
-            stages:
+        // Through the grains.
+        var job = FromSft("[ { name: accuracy, weight: 1.0 }, { name: format, weight: 0.1 } ]", """
               - { name: rs, kind: rejection-sampling, prompts: 48, samples: 8, keep_per_prompt: 2, sampling: { max_new_tokens: 40 } }
               - { name: again, kind: sft, dataset: stage:rs, steps: 3, batch_size: 4, optimizer: { lr: 1.0e-4 } }
-            """;
+            """);
         var (code, stdout, stderr, runDir) = await Run(job);
         Assert.True(code == 0, stderr + stdout);
         var rows = MetricsLog.Read(Path.Combine(runDir, "metrics.jsonl"));
@@ -164,7 +174,7 @@ public sealed class JobRunTests(JobRunFixture fixture) : IClassFixture<JobRunFix
         // Distillation as two stages: the fixture's SFT model teaches (in this process), a new random model learns its verified solutions.
         // Same seed and prompts as the rejection-sampling test above, whose policy is this teacher: the same samples, so some are right.
         Assert.True(fixture.InProcess.Code == 0, fixture.InProcess.Err);
-        string teacher = Path.Combine(fixture.InProcess.RunDir, "checkpoints", "sft");
+        string teacher = SftCheckpoint;
         var job = $$"""
             name: e2e
             seed: 11
@@ -195,19 +205,12 @@ public sealed class JobRunTests(JobRunFixture fixture) : IClassFixture<JobRunFix
         // Through the grains, from the fixture's SFT checkpoint, against a reward model made from it (a random head: the
         // fixture's model gets too little right for a reward-model stage to learn from; that stage is tested on its own).
         Assert.True(fixture.InProcess.Code == 0, fixture.InProcess.Err);
-        string sft = Path.Combine(fixture.InProcess.RunDir, "checkpoints", "sft");
         string rm = TinyModels.TempDir();
-        var loaded = Checkpoint.Load(sft);
+        var loaded = Checkpoint.Load(SftCheckpoint);
         using (var policy = loaded.Model)
         using (var model = RolloutCluster.Model.Reward.RewardModel.FromPolicy(policy, seed: 3))
             model.Save(rm, loaded.Tokenizer);
-        var job = $$"""
-            name: e2e
-            seed: 11
-            model: { checkpoint: {{sft}}, threads: 1 }
-            task: { dataset: builtin:arithmetic, template: r1-compact, test_size: 40 }
-            rewards: [ { name: accuracy, weight: 1.0 } ]
-            stages:
+        var job = FromSft("[ { name: accuracy, weight: 1.0 } ]", $$"""
               - name: rl
                 kind: grpo
                 steps: 2
@@ -216,7 +219,7 @@ public sealed class JobRunTests(JobRunFixture fixture) : IClassFixture<JobRunFix
                 sampling: { max_new_tokens: 40 }
                 optimizer: { lr: 1.0e-4 }
                 rewards: [ { name: model, path: "{{rm}}" }, { name: accuracy, weight: 0 } ]
-            """;
+            """);
         var (code, stdout, stderr, runDir) = await Run(job);
         Assert.True(code == 0, stderr + stdout);
         var steps = MetricsLog.Read(Path.Combine(runDir, "metrics.jsonl")).Where(r => r.Kind == "train" && r.Stage == "rl").Select(r => r.Values).ToList();
@@ -233,16 +236,9 @@ public sealed class JobRunTests(JobRunFixture fixture) : IClassFixture<JobRunFix
     [Fact]
     public async Task An_eval_stage_refines_with_feedback_and_asks_for_each_effort_through_the_grains()
     {
-        Assert.True(fixture.InProcess.Code == 0, fixture.InProcess.Err);
-        var job = $$"""
-            name: e2e
-            seed: 11
-            model: { checkpoint: {{Path.Combine(fixture.InProcess.RunDir, "checkpoints", "sft")}}, threads: 1 }
-            task: { dataset: builtin:arithmetic, template: r1-compact, test_size: 40 }
-            rewards: [ { name: accuracy, weight: 1.0 } ]
-            stages:
+        var job = FromSft("[ { name: accuracy, weight: 1.0 } ]", """
               - { name: probe, kind: eval, dataset: "builtin:arithmetic?split=test&n=8", samples: 2, max_new_tokens: 40, refine_rounds: 2, efforts: [low, high] }
-            """;
+            """);
         var (code, stdout, stderr, runDir) = await Run(job);
         Assert.True(code == 0, stderr + stdout);
         var eval = Assert.Single(MetricsLog.Read(Path.Combine(runDir, "metrics.jsonl")), r => r.Kind == "eval").Values;

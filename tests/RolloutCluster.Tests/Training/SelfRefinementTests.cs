@@ -60,15 +60,22 @@ public sealed class SelfRefinementTests
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
-    [Fact]
-    public async Task Only_wrong_samples_are_retried_and_accuracy_is_reported_after_each_round()
+    static readonly List<RewardSpec> Rewards = [new("accuracy", 1)];
+    static readonly SamplingSpec Sampling = new(1, 1, 0, 16);
+
+    /// <summary>Two first samples of each of three problems (problem 0's right, the others' wrong), then rounds of retries.</summary>
+    static async Task<(ScriptedEngine Engine, IReadOnlyList<double> Accuracy)> Refine(int rounds, bool feedback)
     {
         var engine = new ScriptedEngine();
         var problems = Enumerable.Range(0, 3).Select(i => new Problem(i.ToString(), $"q{i}", $"a{i}")).ToList();
-        var rewards = new List<RewardSpec> { new("accuracy", 1) };
-        var sampling = new SamplingSpec(1, 1, 0, 16);
-        var first = await engine.RolloutAsync(new RolloutRequest(problems, 2, sampling, 1, 0, rewards), default);
-        var accuracy = await SelfRefinement.RunAsync(engine, 0, first, rounds: 3, sampling, seed: 1, rewards, "accuracy", default);
+        var first = await engine.RolloutAsync(new RolloutRequest(problems, 2, Sampling, 1, 0, Rewards), default);
+        return (engine, await SelfRefinement.RunAsync(engine, 0, first, rounds, Sampling, seed: 1, Rewards, "accuracy", default, feedback));
+    }
+
+    [Fact]
+    public async Task Only_wrong_samples_are_retried_and_accuracy_is_reported_after_each_round()
+    {
+        var (engine, accuracy) = await Refine(rounds: 3, feedback: true);
         Assert.Equal([2 / 6.0, 4 / 6.0, 1.0, 1.0], accuracy);
         // Round 1 retries the four wrong samples (problems 1 and 2), round 2 the two of problem 2, round 3 nothing.
         Assert.Equal([6, 4, 2], engine.Requests.Select(r => r.Problems.Count * r.Samples));
@@ -83,12 +90,7 @@ public sealed class SelfRefinementTests
     [Fact]
     public async Task The_control_retries_the_bare_problem_so_the_difference_is_the_feedbacks()
     {
-        var engine = new ScriptedEngine();
-        var problems = Enumerable.Range(0, 3).Select(i => new Problem(i.ToString(), $"q{i}", $"a{i}")).ToList();
-        var rewards = new List<RewardSpec> { new("accuracy", 1) };
-        var sampling = new SamplingSpec(1, 1, 0, 16);
-        var first = await engine.RolloutAsync(new RolloutRequest(problems, 2, sampling, 1, 0, rewards), default);
-        var accuracy = await SelfRefinement.RunAsync(engine, 0, first, rounds: 2, sampling, seed: 1, rewards, "accuracy", default, feedback: false);
+        var (engine, accuracy) = await Refine(rounds: 2, feedback: false);
         Assert.Equal([2 / 6.0, 2 / 6.0, 2 / 6.0], accuracy);   // this engine only ever fixes a sample that was told what went wrong
         Assert.All(engine.Requests.Skip(1).SelectMany(r => r.Problems), p => Assert.Null(p.Refinements));
         Assert.NotEqual(engine.Requests[1].Seed, engine.Requests[2].Seed);   // each round a fresh draw
